@@ -1,0 +1,762 @@
+// pybind11 glue: argument checks, NumPy <-> Tensor views, GIL release.
+// No arithmetic lives here; every number is computed in the kernel files.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "activation.h"
+#include "batchnorm.h"
+#include "common.h"
+#include "conv.h"
+#include "dense.h"
+#include "dropout.h"
+#include "gemm.h"
+#include "loss.h"
+#include "optim.h"
+#include "pool.h"
+#include "tensor.h"
+
+namespace py = pybind11;
+using namespace ember;
+
+namespace {
+
+using FArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+std::string shape_of(const py::array& a) {
+    std::string s = "(";
+    for (py::ssize_t i = 0; i < a.ndim(); ++i) {
+        if (i) s += ", ";
+        s += std::to_string(a.shape(i));
+    }
+    if (a.ndim() == 1) s += ",";
+    return s + ")";
+}
+
+[[noreturn]] void value_error(const std::string& msg) { throw py::value_error(msg); }
+
+// A float32 C-contiguous view of `obj`: zero-copy when it already is one,
+// otherwise converted once. Bool, integer and float inputs are accepted;
+// anything else raises TypeError naming the argument.
+struct In {
+    FArray arr;
+    Tensor t;
+};
+
+In input(py::handle obj, const char* name) {
+    if (obj.is_none()) throw py::type_error(std::string("Argument `") + name +
+                                            "` must be a float32 array. Received: None");
+    py::array a;
+    if (py::isinstance<py::array>(obj)) {
+        a = py::reinterpret_borrow<py::array>(obj);
+    } else {
+        try {
+            a = py::module_::import("numpy").attr("asarray")(obj);
+        } catch (py::error_already_set&) {
+            throw py::type_error(std::string("Argument `") + name +
+                                 "` must be convertible to a float32 array. Received: " +
+                                 std::string(py::str(py::type::of(obj).attr("__name__"))));
+        }
+    }
+    const char kind = a.dtype().kind();
+    if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b')
+        throw py::type_error(std::string("Argument `") + name +
+                             "` must be a numeric array (float32 expected). Received: dtype " +
+                             std::string(py::str(a.dtype())));
+    In in;
+    in.arr = FArray::ensure(a);
+    if (!in.arr) throw py::error_already_set();
+    in.t.data = const_cast<float*>(in.arr.data());
+    for (py::ssize_t i = 0; i < in.arr.ndim(); ++i) in.t.shape.push_back(in.arr.shape(i));
+    return in;
+}
+
+// An array the kernel updates in place: it must already be a writable,
+// C-contiguous float32 array (a converted copy would silently drop updates).
+Tensor inplace(py::handle obj, const char* name, int64_t numel) {
+    if (!py::isinstance<py::array>(obj))
+        throw py::type_error(std::string("Argument `") + name +
+                             "` must be a float32 NumPy array updated in place. Received: " +
+                             std::string(py::str(py::type::of(obj).attr("__name__"))));
+    auto a = py::reinterpret_borrow<py::array>(obj);
+    if (!a.dtype().is(py::dtype::of<float>()))
+        throw py::type_error(std::string("Argument `") + name +
+                             "` must have dtype float32. Received: dtype " +
+                             std::string(py::str(a.dtype())));
+    if (!(a.flags() & py::array::c_style))
+        value_error(std::string("Argument `") + name + "` must be C-contiguous.");
+    if (!a.writeable()) value_error(std::string("Argument `") + name + "` is read-only.");
+    if (a.size() != numel)
+        value_error(std::string("Argument `") + name + "` must have " + std::to_string(numel) +
+                    " elements. Received: shape " + shape_of(a));
+    Tensor t;
+    t.data = static_cast<float*>(a.mutable_data());
+    for (py::ssize_t i = 0; i < a.ndim(); ++i) t.shape.push_back(a.shape(i));
+    return t;
+}
+
+FArray output(const std::vector<int64_t>& shape) {
+    std::vector<py::ssize_t> s(shape.begin(), shape.end());
+    return FArray(s);
+}
+
+float* ptr(FArray& a) { return a.mutable_data(); }
+
+void require_rank(const In& in, const char* name, int rank) {
+    if (in.t.rank() != rank)
+        value_error(std::string("Argument `") + name + "` must have rank " + std::to_string(rank) +
+                    ". Received: shape " + in.t.shape_str());
+}
+
+void require_min_rank(const In& in, const char* name, int rank) {
+    if (in.t.rank() < rank)
+        value_error(std::string("Argument `") + name + "` must have rank >= " +
+                    std::to_string(rank) + ". Received: shape " + in.t.shape_str());
+}
+
+void require_same_shape(const In& a, const char* an, const In& b, const char* bn) {
+    if (a.t.shape != b.t.shape)
+        value_error(std::string("Arguments `") + an + "` and `" + bn +
+                    "` must have the same shape. Received: " + a.t.shape_str() + " and " +
+                    b.t.shape_str());
+}
+
+void require_positive(int64_t v, const char* name) {
+    if (v <= 0) value_error(std::string("Argument `") + name +
+                            "` must be a positive integer. Received: " + std::to_string(v));
+}
+
+std::pair<int64_t, int64_t> pair_arg(py::handle obj, const char* name) {
+    int64_t a, b;
+    try {
+        if (py::isinstance<py::int_>(obj)) {
+            a = b = obj.cast<int64_t>();
+        } else {
+            auto v = obj.cast<std::vector<int64_t>>();
+            if (v.size() != 2) throw py::cast_error();
+            a = v[0];
+            b = v[1];
+        }
+    } catch (py::cast_error&) {
+        throw py::type_error(std::string("Argument `") + name +
+                             "` must be an int or a tuple of 2 ints. Received: " +
+                             std::string(py::repr(obj)));
+    }
+    if (a <= 0 || b <= 0)
+        value_error(std::string("Argument `") + name + "` must hold positive integers. Received: " +
+                    std::string(py::repr(obj)));
+    return {a, b};
+}
+
+bool padding_arg(const std::string& padding) {
+    if (padding == "valid") return false;
+    if (padding == "same") return true;
+    value_error("Argument `padding` must be 'valid' or 'same'. Received: '" + padding + "'");
+}
+
+float finite_arg(double v, const char* name, double lo, double hi) {
+    if (!(v >= lo && v <= hi))
+        value_error(std::string("Argument `") + name + "` must be in [" + std::to_string(lo) +
+                    ", " + std::to_string(hi) + "]. Received: " + std::to_string(v));
+    return (float)v;
+}
+
+void require_cpu(const Tensor& t) {
+    if (t.device != Device::CPU) value_error("this operation runs on the cpu device only");
+}
+
+// ---------------------------------------------------------------- GEMM
+
+FArray matmul(py::handle a_, py::handle b_, bool ta, bool tb, double alpha, double beta,
+              py::handle c_, bool naive) {
+    In a = input(a_, "a"), b = input(b_, "b");
+    require_rank(a, "a", 2);
+    require_rank(b, "b", 2);
+    require_cpu(a.t);
+    const int64_t M = ta ? a.t.dim(1) : a.t.dim(0), K = ta ? a.t.dim(0) : a.t.dim(1);
+    const int64_t Kb = tb ? b.t.dim(1) : b.t.dim(0), N = tb ? b.t.dim(0) : b.t.dim(1);
+    if (K != Kb)
+        value_error("Inner dimensions of `a` and `b` must match. Received: a " + a.t.shape_str() +
+                    (ta ? " (transposed)" : "") + " and b " + b.t.shape_str() +
+                    (tb ? " (transposed)" : ""));
+    FArray c = output({M, N});
+    if (beta != 0.0) {
+        if (c_.is_none()) value_error("Argument `c` is required when beta != 0. Received: None");
+        In ci = input(c_, "c");
+        if (ci.t.shape != std::vector<int64_t>{M, N})
+            value_error("Argument `c` must have shape (" + std::to_string(M) + ", " +
+                        std::to_string(N) + "). Received: " + ci.t.shape_str());
+        std::memcpy(ptr(c), ci.t.data, M * N * sizeof(float));
+    }
+    {
+        py::gil_scoped_release nogil;
+        if (naive)
+            gemm_naive(ptr(c), a.t.data, b.t.data, M, N, K, ta, tb, (float)alpha, (float)beta,
+                       a.t.dim(1), b.t.dim(1), N);
+        else
+            gemm(ptr(c), a.t.data, b.t.data, M, N, K, ta, tb, (float)alpha, (float)beta,
+                 a.t.dim(1), b.t.dim(1), N);
+    }
+    return c;
+}
+
+// ---------------------------------------------------------------- Dense
+
+// x is (..., I), kernel (I, O): the leading axes are flattened into rows.
+struct DenseDims {
+    int64_t N, I, O;
+};
+DenseDims dense_dims(const In& x, const In& kernel) {
+    require_min_rank(x, "x", 2);
+    require_rank(kernel, "kernel", 2);
+    const int64_t I = x.t.dim(-1);
+    if (kernel.t.dim(0) != I)
+        value_error("Received: kernel shape " + kernel.t.shape_str() + " but input has " +
+                    std::to_string(I) + " features (input shape " + x.t.shape_str() + ")");
+    int64_t N = 1;
+    for (int i = 0; i < x.t.rank() - 1; ++i) N *= x.t.dim(i);
+    return {N, I, kernel.t.dim(1)};
+}
+
+FArray dense(py::handle x_, py::handle k_, py::handle b_) {
+    In x = input(x_, "x"), k = input(k_, "kernel");
+    DenseDims d = dense_dims(x, k);
+    In b;
+    if (!b_.is_none()) {
+        b = input(b_, "bias");
+        if (b.t.shape != std::vector<int64_t>{d.O})
+            value_error("Argument `bias` must have shape (" + std::to_string(d.O) +
+                        ",). Received: " + b.t.shape_str());
+    }
+    std::vector<int64_t> shape = x.t.shape;
+    shape.back() = d.O;
+    FArray y = output(shape);
+    py::gil_scoped_release nogil;
+    dense_forward(ptr(y), x.t.data, k.t.data, b_.is_none() ? nullptr : b.t.data, d.N, d.I, d.O);
+    return y;
+}
+
+py::tuple dense_backward_py(py::handle dy_, py::handle x_, py::handle k_, bool use_bias) {
+    In dy = input(dy_, "dy"), x = input(x_, "x"), k = input(k_, "kernel");
+    DenseDims d = dense_dims(x, k);
+    std::vector<int64_t> yshape = x.t.shape;
+    yshape.back() = d.O;
+    if (dy.t.shape != yshape)
+        value_error("Argument `dy` must have the output's shape " + Tensor{nullptr, yshape}.shape_str() +
+                    ". Received: " + dy.t.shape_str());
+    FArray dx = output(x.t.shape), dk = output(k.t.shape);
+    FArray db = output({use_bias ? d.O : 0});
+    {
+        py::gil_scoped_release nogil;
+        dense_backward(ptr(dx), ptr(dk), use_bias ? ptr(db) : nullptr, dy.t.data, x.t.data,
+                       k.t.data, d.N, d.I, d.O);
+    }
+    return py::make_tuple(dx, dk, use_bias ? py::object(db) : py::object(py::none()));
+}
+
+// ---------------------------------------------------------------- Conv2D
+
+ConvShape conv_shape(const In& x, const In& k, py::handle strides, const std::string& padding,
+                     py::handle dilation) {
+    require_rank(x, "x", 4);
+    require_rank(k, "kernel", 4);
+    auto [sh, sw] = pair_arg(strides, "strides");
+    auto [dh, dw] = pair_arg(dilation, "dilation_rate");
+    const bool same = padding_arg(padding);
+    if ((sh > 1 || sw > 1) && (dh > 1 || dw > 1))
+        value_error("`strides` > 1 is not compatible with `dilation_rate` > 1 (as in Keras).");
+    ConvShape s{};
+    s.N = x.t.dim(0); s.H = x.t.dim(1); s.W = x.t.dim(2); s.C = x.t.dim(3);
+    s.KH = k.t.dim(0); s.KW = k.t.dim(1); s.F = k.t.dim(3);
+    s.SH = sh; s.SW = sw; s.DH = dh; s.DW = dw;
+    if (k.t.dim(2) != s.C)
+        value_error("Received: kernel shape " + k.t.shape_str() + " but input has " +
+                    std::to_string(s.C) + " channels (input shape " + x.t.shape_str() + ")");
+    if (s.KH <= 0 || s.KW <= 0 || s.F <= 0)
+        value_error("Argument `kernel` must have positive sizes. Received: shape " + k.t.shape_str());
+    conv_out_size(s.H, s.KH, sh, dh, same, &s.OH, &s.PT);
+    conv_out_size(s.W, s.KW, sw, dw, same, &s.OW, &s.PL);
+    if (s.OH <= 0 || s.OW <= 0)
+        value_error("The kernel " + k.t.shape_str() + " with dilation (" + std::to_string(dh) + ", " +
+                    std::to_string(dw) + ") does not fit the input " + x.t.shape_str() +
+                    " with padding 'valid'");
+    return s;
+}
+
+FArray conv2d(py::handle x_, py::handle k_, py::handle b_, py::handle strides,
+              const std::string& padding, py::handle dilation, bool naive) {
+    In x = input(x_, "x"), k = input(k_, "kernel");
+    ConvShape s = conv_shape(x, k, strides, padding, dilation);
+    In b;
+    if (!b_.is_none()) {
+        b = input(b_, "bias");
+        if (b.t.shape != std::vector<int64_t>{s.F})
+            value_error("Argument `bias` must have shape (" + std::to_string(s.F) +
+                        ",). Received: " + b.t.shape_str());
+    }
+    FArray y = output({s.N, s.OH, s.OW, s.F});
+    py::gil_scoped_release nogil;
+    const float* bias = b_.is_none() ? nullptr : b.t.data;
+    if (naive) conv2d_forward_naive(ptr(y), x.t.data, k.t.data, bias, s);
+    else conv2d_forward(ptr(y), x.t.data, k.t.data, bias, s);
+    return y;
+}
+
+py::tuple conv2d_backward_py(py::handle dy_, py::handle x_, py::handle k_, py::handle strides,
+                             const std::string& padding, py::handle dilation, bool use_bias,
+                             bool need_dx, bool naive) {
+    In dy = input(dy_, "dy"), x = input(x_, "x"), k = input(k_, "kernel");
+    ConvShape s = conv_shape(x, k, strides, padding, dilation);
+    if (dy.t.shape != std::vector<int64_t>{s.N, s.OH, s.OW, s.F})
+        value_error("Argument `dy` must have the output's shape " +
+                    Tensor{nullptr, {s.N, s.OH, s.OW, s.F}}.shape_str() + ". Received: " +
+                    dy.t.shape_str());
+    FArray dx = output(need_dx ? x.t.shape : std::vector<int64_t>{0});
+    FArray dk = output(k.t.shape), db = output({use_bias ? s.F : 0});
+    {
+        py::gil_scoped_release nogil;
+        float* dxp = need_dx ? ptr(dx) : nullptr;
+        float* dbp = use_bias ? ptr(db) : nullptr;
+        if (naive) conv2d_backward_naive(dxp, ptr(dk), dbp, dy.t.data, x.t.data, k.t.data, s);
+        else conv2d_backward(dxp, ptr(dk), dbp, dy.t.data, x.t.data, k.t.data, s);
+    }
+    return py::make_tuple(need_dx ? py::object(dx) : py::object(py::none()), dk,
+                          use_bias ? py::object(db) : py::object(py::none()));
+}
+
+// ---------------------------------------------------------------- Pooling
+
+PoolShape pool_shape(const In& x, py::handle pool_size, py::handle strides,
+                     const std::string& padding) {
+    require_rank(x, "x", 4);
+    auto [ph, pw] = pair_arg(pool_size, "pool_size");
+    auto [sh, sw] = strides.is_none() ? std::make_pair(ph, pw) : pair_arg(strides, "strides");
+    const bool same = padding_arg(padding);
+    PoolShape s{};
+    s.N = x.t.dim(0); s.H = x.t.dim(1); s.W = x.t.dim(2); s.C = x.t.dim(3);
+    s.PH = ph; s.PW = pw; s.SH = sh; s.SW = sw;
+    conv_out_size(s.H, ph, sh, 1, same, &s.OH, &s.PT);
+    conv_out_size(s.W, pw, sw, 1, same, &s.OW, &s.PL);
+    if (s.OH <= 0 || s.OW <= 0)
+        value_error("Pool size (" + std::to_string(ph) + ", " + std::to_string(pw) +
+                    ") does not fit the input " + x.t.shape_str() + " with padding 'valid'");
+    return s;
+}
+
+void check_dy(const In& dy, const std::vector<int64_t>& shape) {
+    if (dy.t.shape != shape)
+        value_error("Argument `dy` must have the output's shape " + Tensor{nullptr, shape}.shape_str() +
+                    ". Received: " + dy.t.shape_str());
+}
+
+FArray pool2d(py::handle x_, py::handle pool_size, py::handle strides, const std::string& padding,
+              bool is_max) {
+    In x = input(x_, "x");
+    PoolShape s = pool_shape(x, pool_size, strides, padding);
+    FArray y = output({s.N, s.OH, s.OW, s.C});
+    py::gil_scoped_release nogil;
+    if (is_max) max_pool2d_forward(ptr(y), x.t.data, s);
+    else avg_pool2d_forward(ptr(y), x.t.data, s);
+    return y;
+}
+
+FArray pool2d_backward(py::handle dy_, py::handle x_, py::handle pool_size, py::handle strides,
+                       const std::string& padding, bool is_max) {
+    In dy = input(dy_, "dy"), x = input(x_, "x");
+    PoolShape s = pool_shape(x, pool_size, strides, padding);
+    check_dy(dy, {s.N, s.OH, s.OW, s.C});
+    FArray dx = output(x.t.shape);
+    py::gil_scoped_release nogil;
+    if (is_max) max_pool2d_backward(ptr(dx), dy.t.data, x.t.data, s);
+    else avg_pool2d_backward(ptr(dx), dy.t.data, s);
+    return dx;
+}
+
+FArray global_avg_pool(py::handle x_) {
+    In x = input(x_, "x");
+    require_rank(x, "x", 4);
+    FArray y = output({x.t.dim(0), x.t.dim(3)});
+    py::gil_scoped_release nogil;
+    global_avg_pool2d_forward(ptr(y), x.t.data, x.t.dim(0), x.t.dim(1), x.t.dim(2), x.t.dim(3));
+    return y;
+}
+
+FArray global_avg_pool_backward(py::handle dy_, py::handle x_) {
+    In dy = input(dy_, "dy"), x = input(x_, "x");
+    require_rank(x, "x", 4);
+    check_dy(dy, {x.t.dim(0), x.t.dim(3)});
+    FArray dx = output(x.t.shape);
+    py::gil_scoped_release nogil;
+    global_avg_pool2d_backward(ptr(dx), dy.t.data, x.t.dim(0), x.t.dim(1), x.t.dim(2), x.t.dim(3));
+    return dx;
+}
+
+// ---------------------------------------------------------------- Activations
+
+Act act_arg(const std::string& name) {
+    if (name == "linear") return Act::Linear;
+    if (name == "relu") return Act::Relu;
+    if (name == "sigmoid") return Act::Sigmoid;
+    if (name == "tanh") return Act::Tanh;
+    if (name == "leaky_relu") return Act::LeakyRelu;
+    if (name == "elu") return Act::Elu;
+    if (name == "gelu") return Act::Gelu;
+    value_error("Unknown activation: '" + name +
+                "'. Expected one of: linear, relu, sigmoid, tanh, leaky_relu, elu, gelu, softmax");
+}
+
+FArray activation(py::handle x_, const std::string& name, double alpha) {
+    In x = input(x_, "x");
+    Act act = act_arg(name);
+    FArray y = output(x.t.shape);
+    py::gil_scoped_release nogil;
+    activation_forward(ptr(y), x.t.data, x.t.numel(), act, (float)alpha);
+    return y;
+}
+
+FArray activation_backward_py(py::handle dy_, py::handle x_, const std::string& name,
+                              double alpha) {
+    In dy = input(dy_, "dy"), x = input(x_, "x");
+    Act act = act_arg(name);
+    require_same_shape(dy, "dy", x, "x");
+    FArray dx = output(x.t.shape);
+    py::gil_scoped_release nogil;
+    activation_backward(ptr(dx), dy.t.data, x.t.data, x.t.numel(), act, (float)alpha);
+    return dx;
+}
+
+FArray relu_grad_from_output(py::handle dy_, py::handle y_) {
+    In dy = input(dy_, "dy"), y = input(y_, "y");
+    require_same_shape(dy, "dy", y, "y");
+    FArray dx = output(y.t.shape);
+    py::gil_scoped_release nogil;
+    relu_backward_from_output(ptr(dx), dy.t.data, y.t.data, y.t.numel());
+    return dx;
+}
+
+FArray softmax(py::handle x_) {
+    In x = input(x_, "x");
+    require_min_rank(x, "x", 1);
+    const int64_t cols = x.t.dim(-1), rows = cols ? x.t.numel() / cols : 0;
+    FArray y = output(x.t.shape);
+    py::gil_scoped_release nogil;
+    softmax_forward(ptr(y), x.t.data, rows, cols);
+    return y;
+}
+
+FArray softmax_backward_py(py::handle dy_, py::handle x_) {
+    In dy = input(dy_, "dy"), x = input(x_, "x");
+    require_min_rank(x, "x", 1);
+    require_same_shape(dy, "dy", x, "x");
+    const int64_t cols = x.t.dim(-1), rows = cols ? x.t.numel() / cols : 0;
+    FArray dx = output(x.t.shape);
+    py::gil_scoped_release nogil;
+    softmax_backward(ptr(dx), dy.t.data, x.t.data, rows, cols);
+    return dx;
+}
+
+// ---------------------------------------------------------------- Losses
+
+struct LossDims {
+    int64_t rows, cols;
+};
+LossDims loss_dims(const In& t, const In& p) {
+    require_min_rank(p, "y_pred", 1);
+    require_same_shape(t, "y_true", p, "y_pred");
+    const int64_t cols = p.t.dim(-1);
+    return {cols ? p.t.numel() / cols : 0, cols};
+}
+
+py::tuple loss_py(py::handle t_, py::handle p_, const std::string& kind, bool from_logits) {
+    In t = input(t_, "y_true"), p = input(p_, "y_pred");
+    LossDims d = loss_dims(t, p);
+    FArray dp = output(p.t.shape);
+    float loss;
+    {
+        py::gil_scoped_release nogil;
+        if (kind == "categorical_crossentropy") {
+            if (from_logits) loss = softmax_crossentropy(ptr(dp), nullptr, t.t.data, p.t.data, d.rows, d.cols);
+            else loss = categorical_crossentropy(ptr(dp), t.t.data, p.t.data, d.rows, d.cols);
+        } else if (kind == "binary_crossentropy") {
+            loss = binary_crossentropy(ptr(dp), t.t.data, p.t.data, d.rows, d.cols, from_logits);
+        } else {
+            loss = mean_squared_error(ptr(dp), t.t.data, p.t.data, d.rows, d.cols);
+        }
+    }
+    return py::make_tuple(loss, dp);
+}
+
+py::tuple softmax_crossentropy_py(py::handle t_, py::handle z_) {
+    In t = input(t_, "y_true"), z = input(z_, "logits");
+    LossDims d = loss_dims(t, z);
+    FArray dz = output(z.t.shape), probs = output(z.t.shape);
+    float loss;
+    {
+        py::gil_scoped_release nogil;
+        loss = softmax_crossentropy(ptr(dz), ptr(probs), t.t.data, z.t.data, d.rows, d.cols);
+    }
+    return py::make_tuple(loss, dz, probs);
+}
+
+py::tuple sparse_cce_py(py::handle t_, py::handle p_, bool from_logits) {
+    In p = input(p_, "y_pred");
+    require_min_rank(p, "y_pred", 1);
+    py::array labels_any = py::module_::import("numpy").attr("asarray")(t_);
+    const char kind = labels_any.dtype().kind();
+    if (kind != 'i' && kind != 'u' && kind != 'f')
+        throw py::type_error("Argument `y_true` must hold integer class indices. Received: dtype " +
+                             std::string(py::str(labels_any.dtype())));
+    auto labels = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(labels_any);
+    const int64_t cols = p.t.dim(-1), rows = cols ? p.t.numel() / cols : 0;
+    if (labels.size() != rows)
+        value_error("Argument `y_true` must hold one label per row of `y_pred` " + p.t.shape_str() +
+                    " (" + std::to_string(rows) + " labels). Received: shape " + shape_of(labels));
+    const int64_t* lab = labels.data();
+    for (int64_t r = 0; r < rows; ++r)
+        if (lab[r] < 0 || lab[r] >= cols)
+            value_error("Label " + std::to_string(lab[r]) + " at index " + std::to_string(r) +
+                        " is out of range for " + std::to_string(cols) + " classes.");
+    FArray dp = output(p.t.shape);
+    float loss;
+    {
+        py::gil_scoped_release nogil;
+        loss = sparse_categorical_crossentropy(ptr(dp), lab, p.t.data, rows, cols, from_logits);
+    }
+    return py::make_tuple(loss, dp);
+}
+
+// ---------------------------------------------------------------- Dropout, BatchNorm
+
+py::tuple dropout_py(py::handle x_, double rate, uint64_t seed) {
+    In x = input(x_, "x");
+    const float r = finite_arg(rate, "rate", 0.0, 1.0);
+    if (r >= 1.0f) value_error("Argument `rate` must be in [0, 1). Received: " + std::to_string(rate));
+    FArray y = output(x.t.shape), mask = output(x.t.shape);
+    {
+        py::gil_scoped_release nogil;
+        dropout_forward(ptr(y), ptr(mask), x.t.data, x.t.numel(), r, seed);
+    }
+    return py::make_tuple(y, mask);
+}
+
+FArray dropout_backward_py(py::handle dy_, py::handle mask_) {
+    In dy = input(dy_, "dy"), m = input(mask_, "mask");
+    require_same_shape(dy, "dy", m, "mask");
+    FArray dx = output(dy.t.shape);
+    py::gil_scoped_release nogil;
+    dropout_backward(ptr(dx), dy.t.data, m.t.data, dy.t.numel());
+    return dx;
+}
+
+int64_t channels(const In& x) {
+    require_min_rank(x, "x", 1);
+    return x.t.dim(-1);
+}
+
+void require_vec(const In& v, const char* name, int64_t C) {
+    if (v.t.shape != std::vector<int64_t>{C})
+        value_error(std::string("Argument `") + name + "` must have shape (" + std::to_string(C) +
+                    ",). Received: " + v.t.shape_str());
+}
+
+py::tuple bn_train(py::handle x_, py::handle g_, py::handle b_, py::handle mm_, py::handle mv_,
+                   double momentum, double eps) {
+    In x = input(x_, "x"), g = input(g_, "gamma"), b = input(b_, "beta");
+    const int64_t C = channels(x), M = C ? x.t.numel() / C : 0;
+    require_vec(g, "gamma", C);
+    require_vec(b, "beta", C);
+    Tensor mm = inplace(mm_, "moving_mean", C), mv = inplace(mv_, "moving_var", C);
+    const float mom = finite_arg(momentum, "momentum", 0.0, 1.0);
+    const float e = finite_arg(eps, "epsilon", 0.0, 1e30);
+    FArray y = output(x.t.shape), mean = output({C}), var = output({C});
+    {
+        py::gil_scoped_release nogil;
+        batchnorm_forward_train(ptr(y), ptr(mean), ptr(var), mm.data, mv.data, x.t.data, g.t.data,
+                                b.t.data, M, C, mom, e);
+    }
+    return py::make_tuple(y, mean, var);
+}
+
+FArray bn_infer(py::handle x_, py::handle g_, py::handle b_, py::handle mm_, py::handle mv_,
+                double eps) {
+    In x = input(x_, "x"), g = input(g_, "gamma"), b = input(b_, "beta");
+    In mm = input(mm_, "moving_mean"), mv = input(mv_, "moving_var");
+    const int64_t C = channels(x), M = C ? x.t.numel() / C : 0;
+    require_vec(g, "gamma", C);
+    require_vec(b, "beta", C);
+    require_vec(mm, "moving_mean", C);
+    require_vec(mv, "moving_var", C);
+    const float e = finite_arg(eps, "epsilon", 0.0, 1e30);
+    FArray y = output(x.t.shape);
+    py::gil_scoped_release nogil;
+    batchnorm_forward_infer(ptr(y), x.t.data, g.t.data, b.t.data, mm.t.data, mv.t.data, M, C, e);
+    return y;
+}
+
+py::tuple bn_backward(py::handle dy_, py::handle x_, py::handle g_, py::handle mean_,
+                      py::handle var_, double eps) {
+    In dy = input(dy_, "dy"), x = input(x_, "x"), g = input(g_, "gamma");
+    In mean = input(mean_, "mean"), var = input(var_, "var");
+    const int64_t C = channels(x), M = C ? x.t.numel() / C : 0;
+    require_same_shape(dy, "dy", x, "x");
+    require_vec(g, "gamma", C);
+    require_vec(mean, "mean", C);
+    require_vec(var, "var", C);
+    const float e = finite_arg(eps, "epsilon", 0.0, 1e30);
+    FArray dx = output(x.t.shape), dg = output({C}), db = output({C});
+    {
+        py::gil_scoped_release nogil;
+        batchnorm_backward(ptr(dx), ptr(dg), ptr(db), dy.t.data, x.t.data, g.t.data, mean.t.data,
+                           var.t.data, M, C, e);
+    }
+    return py::make_tuple(dx, dg, db);
+}
+
+// ---------------------------------------------------------------- Optimizers
+
+void sgd_py(py::handle p_, py::handle g_, py::handle v_, double lr, double momentum,
+            bool nesterov) {
+    In g = input(g_, "grad");
+    const int64_t n = g.t.numel();
+    Tensor p = inplace(p_, "param", n);
+    const float mom = finite_arg(momentum, "momentum", 0.0, 1.0);
+    Tensor v;
+    if (mom > 0.0f) v = inplace(v_, "velocity", n);
+    py::gil_scoped_release nogil;
+    sgd_update(p.data, v.data, g.t.data, n, (float)lr, mom, nesterov);
+}
+
+void adam_py(py::handle p_, py::handle g_, py::handle m_, py::handle v_, double lr, double b1,
+             double b2, double eps, int64_t step, double wd) {
+    In g = input(g_, "grad");
+    const int64_t n = g.t.numel();
+    Tensor p = inplace(p_, "param", n), m = inplace(m_, "m", n), v = inplace(v_, "v", n);
+    if (step < 1) value_error("Argument `step` must be >= 1. Received: " + std::to_string(step));
+    const float fb1 = finite_arg(b1, "beta_1", 0.0, 1.0 - 1e-12);
+    const float fb2 = finite_arg(b2, "beta_2", 0.0, 1.0 - 1e-12);
+    py::gil_scoped_release nogil;
+    adam_update(p.data, m.data, v.data, g.t.data, n, (float)lr, fb1, fb2, (float)eps, step,
+                (float)wd);
+}
+
+void rmsprop_py(py::handle p_, py::handle g_, py::handle vel_, py::handle mom_, py::handle avg_,
+                double lr, double rho, double momentum, double eps, bool centered) {
+    In g = input(g_, "grad");
+    const int64_t n = g.t.numel();
+    Tensor p = inplace(p_, "param", n), vel = inplace(vel_, "velocity", n);
+    const float fm = finite_arg(momentum, "momentum", 0.0, 1.0);
+    Tensor mom, avg;
+    if (fm > 0.0f) mom = inplace(mom_, "momentum_buffer", n);
+    if (centered) avg = inplace(avg_, "average_gradient", n);
+    const float frho = finite_arg(rho, "rho", 0.0, 1.0);
+    py::gil_scoped_release nogil;
+    rmsprop_update(p.data, vel.data, mom.data, avg.data, g.t.data, n, (float)lr, frho, fm,
+                   (float)eps, centered);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "ember's compiled engine (private: use ember.ops)";
+    using namespace pybind11::literals;
+
+    m.def("set_num_threads", [](int n) {
+        if (n < 1) value_error("Argument `n` must be >= 1. Received: " + std::to_string(n));
+        set_num_threads(n);
+    }, "n"_a);
+    m.def("get_num_threads", &num_threads);
+    m.def("has_avx2", &gemm_uses_avx2, "Whether the AVX2/FMA GEMM micro-kernel is in use.");
+    m.def("openmp_enabled", []() {
+#ifdef _OPENMP
+        return true;
+#else
+        return false;
+#endif
+    });
+
+    m.def("matmul", [](py::handle a, py::handle b, bool ta, bool tb, double alpha, double beta,
+                       py::handle c) { return matmul(a, b, ta, tb, alpha, beta, c, false); },
+          "a"_a, "b"_a, "transpose_a"_a = false, "transpose_b"_a = false, "alpha"_a = 1.0,
+          "beta"_a = 0.0, "c"_a = py::none());
+    m.def("matmul_naive", [](py::handle a, py::handle b, bool ta, bool tb, double alpha,
+                             double beta, py::handle c) { return matmul(a, b, ta, tb, alpha, beta, c, true); },
+          "a"_a, "b"_a, "transpose_a"_a = false, "transpose_b"_a = false, "alpha"_a = 1.0,
+          "beta"_a = 0.0, "c"_a = py::none());
+
+    m.def("dense", &dense, "x"_a, "kernel"_a, "bias"_a = py::none());
+    m.def("dense_backward", &dense_backward_py, "dy"_a, "x"_a, "kernel"_a, "use_bias"_a = true);
+
+    m.def("conv2d", [](py::handle x, py::handle k, py::handle b, py::handle s, const std::string& p,
+                       py::handle d) { return conv2d(x, k, b, s, p, d, false); },
+          "x"_a, "kernel"_a, "bias"_a = py::none(), "strides"_a = py::make_tuple(1, 1),
+          "padding"_a = "valid", "dilation_rate"_a = py::make_tuple(1, 1));
+    m.def("conv2d_naive", [](py::handle x, py::handle k, py::handle b, py::handle s,
+                             const std::string& p, py::handle d) { return conv2d(x, k, b, s, p, d, true); },
+          "x"_a, "kernel"_a, "bias"_a = py::none(), "strides"_a = py::make_tuple(1, 1),
+          "padding"_a = "valid", "dilation_rate"_a = py::make_tuple(1, 1));
+    m.def("conv2d_backward", [](py::handle dy, py::handle x, py::handle k, py::handle s,
+                                const std::string& p, py::handle d, bool ub, bool ndx) {
+              return conv2d_backward_py(dy, x, k, s, p, d, ub, ndx, false);
+          },
+          "dy"_a, "x"_a, "kernel"_a, "strides"_a = py::make_tuple(1, 1), "padding"_a = "valid",
+          "dilation_rate"_a = py::make_tuple(1, 1), "use_bias"_a = true, "need_dx"_a = true);
+    m.def("conv2d_backward_naive", [](py::handle dy, py::handle x, py::handle k, py::handle s,
+                                      const std::string& p, py::handle d, bool ub, bool ndx) {
+              return conv2d_backward_py(dy, x, k, s, p, d, ub, ndx, true);
+          },
+          "dy"_a, "x"_a, "kernel"_a, "strides"_a = py::make_tuple(1, 1), "padding"_a = "valid",
+          "dilation_rate"_a = py::make_tuple(1, 1), "use_bias"_a = true, "need_dx"_a = true);
+
+    m.def("max_pool2d", [](py::handle x, py::handle ps, py::handle s, const std::string& p) {
+        return pool2d(x, ps, s, p, true); }, "x"_a, "pool_size"_a = py::make_tuple(2, 2),
+          "strides"_a = py::none(), "padding"_a = "valid");
+    m.def("max_pool2d_backward", [](py::handle dy, py::handle x, py::handle ps, py::handle s,
+                                    const std::string& p) { return pool2d_backward(dy, x, ps, s, p, true); },
+          "dy"_a, "x"_a, "pool_size"_a = py::make_tuple(2, 2), "strides"_a = py::none(),
+          "padding"_a = "valid");
+    m.def("avg_pool2d", [](py::handle x, py::handle ps, py::handle s, const std::string& p) {
+        return pool2d(x, ps, s, p, false); }, "x"_a, "pool_size"_a = py::make_tuple(2, 2),
+          "strides"_a = py::none(), "padding"_a = "valid");
+    m.def("avg_pool2d_backward", [](py::handle dy, py::handle x, py::handle ps, py::handle s,
+                                    const std::string& p) { return pool2d_backward(dy, x, ps, s, p, false); },
+          "dy"_a, "x"_a, "pool_size"_a = py::make_tuple(2, 2), "strides"_a = py::none(),
+          "padding"_a = "valid");
+    m.def("global_avg_pool2d", &global_avg_pool, "x"_a);
+    m.def("global_avg_pool2d_backward", &global_avg_pool_backward, "dy"_a, "x"_a);
+
+    m.def("activation", &activation, "x"_a, "name"_a, "alpha"_a = 0.0);
+    m.def("activation_backward", &activation_backward_py, "dy"_a, "x"_a, "name"_a, "alpha"_a = 0.0);
+    m.def("relu_grad_from_output", &relu_grad_from_output, "dy"_a, "y"_a);
+    m.def("softmax", &softmax, "x"_a);
+    m.def("softmax_backward", &softmax_backward_py, "dy"_a, "x"_a);
+
+    m.def("loss", &loss_py, "y_true"_a, "y_pred"_a, "kind"_a, "from_logits"_a = false);
+    m.def("softmax_crossentropy", &softmax_crossentropy_py, "y_true"_a, "logits"_a);
+    m.def("sparse_categorical_crossentropy", &sparse_cce_py, "y_true"_a, "y_pred"_a,
+          "from_logits"_a = false);
+
+    m.def("dropout", &dropout_py, "x"_a, "rate"_a, "seed"_a);
+    m.def("dropout_backward", &dropout_backward_py, "dy"_a, "mask"_a);
+    m.def("batch_norm_train", &bn_train, "x"_a, "gamma"_a, "beta"_a, "moving_mean"_a,
+          "moving_var"_a, "momentum"_a = 0.99, "epsilon"_a = 1e-3);
+    m.def("batch_norm_infer", &bn_infer, "x"_a, "gamma"_a, "beta"_a, "moving_mean"_a,
+          "moving_var"_a, "epsilon"_a = 1e-3);
+    m.def("batch_norm_backward", &bn_backward, "dy"_a, "x"_a, "gamma"_a, "mean"_a, "var"_a,
+          "epsilon"_a = 1e-3);
+
+    m.def("sgd_update", &sgd_py, "param"_a, "grad"_a, "velocity"_a = py::none(),
+          "learning_rate"_a = 0.01, "momentum"_a = 0.0, "nesterov"_a = false);
+    m.def("adam_update", &adam_py, "param"_a, "grad"_a, "m"_a, "v"_a, "learning_rate"_a = 0.001,
+          "beta_1"_a = 0.9, "beta_2"_a = 0.999, "epsilon"_a = 1e-7, "step"_a = 1,
+          "weight_decay"_a = 0.0);
+    m.def("rmsprop_update", &rmsprop_py, "param"_a, "grad"_a, "velocity"_a,
+          "momentum_buffer"_a = py::none(), "average_gradient"_a = py::none(),
+          "learning_rate"_a = 0.001, "rho"_a = 0.9, "momentum"_a = 0.0, "epsilon"_a = 1e-7,
+          "centered"_a = false);
+}

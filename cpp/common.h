@@ -1,0 +1,62 @@
+// Shared helpers for every kernel family: thread count, per-thread scratch
+// buffers, and the fixed block size used by deterministic reductions.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace ember {
+
+// Number of OpenMP threads the kernels use. Set from Python through
+// ember.set_num_threads; defaults to omp_get_max_threads() (OMP_NUM_THREADS).
+int num_threads();
+void set_num_threads(int n);
+
+// Threads worth starting for `work` units of roughly one flop / byte each:
+// tiny operations run on one thread instead of paying OpenMP's start-up.
+inline int threads_for(int64_t work) {
+    const int64_t per_thread = 32768;
+    int64_t t = work / per_thread;
+    int nt = num_threads();
+    if (t < 1) return 1;
+    return t < nt ? (int)t : nt;
+}
+
+// Reductions split their input into blocks of this many rows, independent of
+// the thread count, and combine the block sums in block order.
+constexpr int64_t kReduceBlock = 256;
+
+// A growable 64-byte-aligned buffer. Each thread owns a few of these (see
+// scratch()), so packing and im2col never share memory between threads.
+class Scratch {
+  public:
+    Scratch() = default;
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+    ~Scratch() { std::free(ptr_); }
+    float* get(size_t n) {
+        if (n > cap_) {
+            std::free(ptr_);
+            size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
+            ptr_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+            if (!ptr_) { cap_ = 0; throw std::bad_alloc(); }
+            cap_ = n;
+        }
+        return ptr_;
+    }
+  private:
+    float* ptr_ = nullptr;
+    size_t cap_ = 0;
+};
+
+enum ScratchSlot { kSlotPackA = 0, kSlotPackB, kSlotCol, kSlotTmp, kNumSlots };
+
+// The calling thread's scratch buffer for `slot`.
+Scratch& scratch(ScratchSlot slot);
+
+}  // namespace ember

@@ -1,0 +1,42 @@
+#include "dense.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "common.h"
+#include "gemm.h"
+
+namespace ember {
+
+void dense_forward(float* y, const float* x, const float* kernel, const float* bias, int64_t N,
+                   int64_t I, int64_t O) {
+    if (bias)
+        for (int64_t r = 0; r < N; ++r) std::memcpy(y + r * O, bias, O * sizeof(float));
+    gemm(y, x, kernel, N, O, I, false, false, 1.0f, bias ? 1.0f : 0.0f, I, O, O);
+}
+
+void dense_backward(float* dx, float* dkernel, float* dbias, const float* dy, const float* x,
+                    const float* kernel, int64_t N, int64_t I, int64_t O) {
+    if (dx) gemm(dx, dy, kernel, N, I, O, false, true, 1.0f, 0.0f, O, O, I);
+    if (dkernel) gemm(dkernel, x, dy, I, O, N, true, false, 1.0f, 0.0f, I, O, O);
+    if (dbias) column_sum(dbias, dy, N, O);
+}
+
+void column_sum(float* out, const float* x, int64_t M, int64_t C) {
+    const int64_t nblocks = (M + kReduceBlock - 1) / kReduceBlock;
+    std::vector<float> parts(nblocks * C, 0.0f);
+    const int nt = threads_for(M * C);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t b = 0; b < nblocks; ++b) {
+        float* p = parts.data() + b * C;  // this block's own partial sums
+        const int64_t r1 = std::min(M, (b + 1) * kReduceBlock);
+        for (int64_t r = b * kReduceBlock; r < r1; ++r)
+            for (int64_t c = 0; c < C; ++c) p[c] += x[r * C + c];
+    }
+    for (int64_t c = 0; c < C; ++c) out[c] = 0.0f;
+    for (int64_t b = 0; b < nblocks; ++b)
+        for (int64_t c = 0; c < C; ++c) out[c] += parts[b * C + c];
+}
+
+}  // namespace ember

@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+
+import ember
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def threads():
+    """Restores the thread count after a test that changes it."""
+    before = ember.get_num_threads()
+    yield
+    ember.set_num_threads(before)
+
+
+def rand(rng, *shape, scale=1.0):
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+def assert_close(actual, expected, rtol=1e-4, atol=1e-5):
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol * scale)
+
+
+def directional_check(f, x, grad, rng, h=1e-2, rtol=2e-2):
+    """Compares <grad, v> with the central difference of the scalar f along a
+    random direction v, in float64 arithmetic on float32 evaluations."""
+    v = rng.standard_normal(x.shape).astype(np.float32)
+    fp = float(f((x + h * v).astype(np.float32)))
+    fm = float(f((x - h * v).astype(np.float32)))
+    numeric = (fp - fm) / (2 * h)
+    analytic = float(np.sum(grad.astype(np.float64) * v))
+    assert abs(numeric - analytic) <= rtol * max(1.0, abs(analytic)), (numeric, analytic)
