@@ -18,6 +18,11 @@ def set_num_threads(n):
     _core.set_num_threads(n)
 
 
-from . import ops  # noqa: E402
+from . import (activations, callbacks, datasets, layers, losses, metrics, models,  # noqa: E402
+               ops, optimizers, utils)
+from .models import Sequential, load_model  # noqa: E402
+from .utils import set_random_seed, to_categorical  # noqa: E402
 
-__all__ = ["ops", "set_num_threads", "get_num_threads", "__version__"]
+__all__ = ["ops", "layers", "models", "losses", "metrics", "optimizers", "callbacks", "datasets",
+           "utils", "activations", "Sequential", "load_model", "set_random_seed", "to_categorical",
+           "set_num_threads", "get_num_threads", "__version__"]

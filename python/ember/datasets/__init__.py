@@ -1,0 +1,1 @@
+"""Datasets in the keras.datasets style."""
