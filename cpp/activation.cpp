@@ -38,7 +38,7 @@ void map2(float* dx, const float* dy, const float* x, int64_t n, F f) {
 void activation_forward(float* y, const float* x, int64_t n, Act act, float alpha) {
     switch (act) {
         case Act::Linear: map(y, x, n, [](float v) { return v; }); break;
-        case Act::Relu: map(y, x, n, [](float v) { return v > 0.0f ? v : (v == v ? 0.0f : v); }); break;
+        case Act::Relu: map(y, x, n, [](float v) { return v < 0.0f ? 0.0f : v; }); break;  // keeps NaN
         case Act::Sigmoid: map(y, x, n, [](float v) { return sigmoid(v); }); break;
         case Act::Tanh: map(y, x, n, [](float v) { return std::tanh(v); }); break;
         case Act::LeakyRelu: map(y, x, n, [alpha](float v) { return v >= 0.0f ? v : alpha * v; }); break;

@@ -224,7 +224,7 @@ DenseDims dense_dims(const In& x, const In& kernel) {
     return {N, I, kernel.t.dim(1)};
 }
 
-FArray dense(py::handle x_, py::handle k_, py::handle b_) {
+FArray dense(py::handle x_, py::handle k_, py::handle b_, bool relu) {
     In x = input(x_, "x"), k = input(k_, "kernel");
     DenseDims d = dense_dims(x, k);
     In b;
@@ -238,7 +238,7 @@ FArray dense(py::handle x_, py::handle k_, py::handle b_) {
     shape.back() = d.O;
     FArray y = output(shape);
     py::gil_scoped_release nogil;
-    dense_forward(ptr(y), x.t.data, k.t.data, b_.is_none() ? nullptr : b.t.data, d.N, d.I, d.O);
+    dense_forward(ptr(y), x.t.data, k.t.data, b_.is_none() ? nullptr : b.t.data, d.N, d.I, d.O, relu);
     return y;
 }
 
@@ -290,7 +290,7 @@ ConvShape conv_shape(const In& x, const In& k, py::handle strides, const std::st
 }
 
 FArray conv2d(py::handle x_, py::handle k_, py::handle b_, py::handle strides,
-              const std::string& padding, py::handle dilation, bool naive) {
+              const std::string& padding, py::handle dilation, bool relu, bool naive) {
     In x = input(x_, "x"), k = input(k_, "kernel");
     ConvShape s = conv_shape(x, k, strides, padding, dilation);
     In b;
@@ -303,20 +303,32 @@ FArray conv2d(py::handle x_, py::handle k_, py::handle b_, py::handle strides,
     FArray y = output({s.N, s.OH, s.OW, s.F});
     py::gil_scoped_release nogil;
     const float* bias = b_.is_none() ? nullptr : b.t.data;
-    if (naive) conv2d_forward_naive(ptr(y), x.t.data, k.t.data, bias, s);
-    else conv2d_forward(ptr(y), x.t.data, k.t.data, bias, s);
+    if (naive) {
+        conv2d_forward_naive(ptr(y), x.t.data, k.t.data, bias, s);
+        if (relu) activation_forward(ptr(y), ptr(y), y.size(), Act::Relu, 0.0f);
+    } else {
+        conv2d_forward(ptr(y), x.t.data, k.t.data, bias, s, relu);
+    }
     return y;
 }
 
 py::tuple conv2d_backward_py(py::handle dy_, py::handle x_, py::handle k_, py::handle strides,
                              const std::string& padding, py::handle dilation, bool use_bias,
-                             bool need_dx, bool naive) {
+                             bool need_dx, py::handle relu_y_, bool naive) {
     In dy = input(dy_, "dy"), x = input(x_, "x"), k = input(k_, "kernel");
     ConvShape s = conv_shape(x, k, strides, padding, dilation);
-    if (dy.t.shape != std::vector<int64_t>{s.N, s.OH, s.OW, s.F})
+    const std::vector<int64_t> yshape{s.N, s.OH, s.OW, s.F};
+    if (dy.t.shape != yshape)
         value_error("Argument `dy` must have the output's shape " +
-                    Tensor{nullptr, {s.N, s.OH, s.OW, s.F}}.shape_str() + ". Received: " +
-                    dy.t.shape_str());
+                    Tensor{nullptr, yshape}.shape_str() + ". Received: " + dy.t.shape_str());
+    In relu_y;
+    if (!relu_y_.is_none()) {
+        relu_y = input(relu_y_, "relu_output");
+        if (relu_y.t.shape != yshape)
+            value_error("Argument `relu_output` must have the output's shape " +
+                        Tensor{nullptr, yshape}.shape_str() + ". Received: " + relu_y.t.shape_str());
+        if (naive) value_error("The naive reference takes no `relu_output`.");
+    }
     FArray dx = output(need_dx ? x.t.shape : std::vector<int64_t>{0});
     FArray dk = output(k.t.shape), db = output({use_bias ? s.F : 0});
     {
@@ -324,7 +336,8 @@ py::tuple conv2d_backward_py(py::handle dy_, py::handle x_, py::handle k_, py::h
         float* dxp = need_dx ? ptr(dx) : nullptr;
         float* dbp = use_bias ? ptr(db) : nullptr;
         if (naive) conv2d_backward_naive(dxp, ptr(dk), dbp, dy.t.data, x.t.data, k.t.data, s);
-        else conv2d_backward(dxp, ptr(dk), dbp, dy.t.data, x.t.data, k.t.data, s);
+        else conv2d_backward(dxp, ptr(dk), dbp, dy.t.data, x.t.data, k.t.data, s,
+                             relu_y_.is_none() ? nullptr : relu_y.t.data);
     }
     return py::make_tuple(need_dx ? py::object(dx) : py::object(py::none()), dk,
                           use_bias ? py::object(db) : py::object(py::none()));
@@ -689,26 +702,30 @@ PYBIND11_MODULE(_core, m) {
           "a"_a, "b"_a, "transpose_a"_a = false, "transpose_b"_a = false, "alpha"_a = 1.0,
           "beta"_a = 0.0, "c"_a = py::none());
 
-    m.def("dense", &dense, "x"_a, "kernel"_a, "bias"_a = py::none());
+    m.def("dense", &dense, "x"_a, "kernel"_a, "bias"_a = py::none(), "relu"_a = false);
     m.def("dense_backward", &dense_backward_py, "dy"_a, "x"_a, "kernel"_a, "use_bias"_a = true);
 
     m.def("conv2d", [](py::handle x, py::handle k, py::handle b, py::handle s, const std::string& p,
-                       py::handle d) { return conv2d(x, k, b, s, p, d, false); },
+                       py::handle d, bool relu) { return conv2d(x, k, b, s, p, d, relu, false); },
           "x"_a, "kernel"_a, "bias"_a = py::none(), "strides"_a = py::make_tuple(1, 1),
-          "padding"_a = "valid", "dilation_rate"_a = py::make_tuple(1, 1));
+          "padding"_a = "valid", "dilation_rate"_a = py::make_tuple(1, 1), "relu"_a = false);
     m.def("conv2d_naive", [](py::handle x, py::handle k, py::handle b, py::handle s,
-                             const std::string& p, py::handle d) { return conv2d(x, k, b, s, p, d, true); },
+                             const std::string& p, py::handle d, bool relu) {
+              return conv2d(x, k, b, s, p, d, relu, true);
+          },
           "x"_a, "kernel"_a, "bias"_a = py::none(), "strides"_a = py::make_tuple(1, 1),
-          "padding"_a = "valid", "dilation_rate"_a = py::make_tuple(1, 1));
+          "padding"_a = "valid", "dilation_rate"_a = py::make_tuple(1, 1), "relu"_a = false);
     m.def("conv2d_backward", [](py::handle dy, py::handle x, py::handle k, py::handle s,
-                                const std::string& p, py::handle d, bool ub, bool ndx) {
-              return conv2d_backward_py(dy, x, k, s, p, d, ub, ndx, false);
+                                const std::string& p, py::handle d, bool ub, bool ndx,
+                                py::handle relu_y) {
+              return conv2d_backward_py(dy, x, k, s, p, d, ub, ndx, relu_y, false);
           },
           "dy"_a, "x"_a, "kernel"_a, "strides"_a = py::make_tuple(1, 1), "padding"_a = "valid",
-          "dilation_rate"_a = py::make_tuple(1, 1), "use_bias"_a = true, "need_dx"_a = true);
+          "dilation_rate"_a = py::make_tuple(1, 1), "use_bias"_a = true, "need_dx"_a = true,
+          "relu_output"_a = py::none());
     m.def("conv2d_backward_naive", [](py::handle dy, py::handle x, py::handle k, py::handle s,
                                       const std::string& p, py::handle d, bool ub, bool ndx) {
-              return conv2d_backward_py(dy, x, k, s, p, d, ub, ndx, true);
+              return conv2d_backward_py(dy, x, k, s, p, d, ub, ndx, py::none(), true);
           },
           "dy"_a, "x"_a, "kernel"_a, "strides"_a = py::make_tuple(1, 1), "padding"_a = "valid",
           "dilation_rate"_a = py::make_tuple(1, 1), "use_bias"_a = true, "need_dx"_a = true);

@@ -54,7 +54,7 @@ class Scratch {
     size_t cap_ = 0;
 };
 
-enum ScratchSlot { kSlotPackA = 0, kSlotPackB, kSlotCol, kSlotTmp, kNumSlots };
+enum ScratchSlot { kSlotPackA = 0, kSlotPackB, kSlotCol, kSlotTmp, kSlotDy, kNumSlots };
 
 // The calling thread's scratch buffer for `slot`.
 Scratch& scratch(ScratchSlot slot);

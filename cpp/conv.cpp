@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "common.h"
-#include "dense.h"
 #include "gemm.h"
 
 namespace ember {
@@ -81,10 +80,14 @@ void im2col(float* col, const float* x, const ConvShape& s) {
                 for (int64_t kw = 0; kw < s.KW; ++kw) {
                     const int64_t iw = ow * s.SW - s.PL + kw * s.DW;
                     float* dst = row + (kh * s.KW + kw) * s.C;
-                    if (ih >= 0 && ih < s.H && iw >= 0 && iw < s.W)
-                        std::memcpy(dst, x + (ih * s.W + iw) * s.C, s.C * sizeof(float));
-                    else
-                        std::memset(dst, 0, s.C * sizeof(float));
+                    // Plain loops rather than memcpy: channel counts are often
+                    // tiny (1 or 3), where a call per pixel would dominate.
+                    if (ih >= 0 && ih < s.H && iw >= 0 && iw < s.W) {
+                        const float* src = x + (ih * s.W + iw) * s.C;
+                        for (int64_t c = 0; c < s.C; ++c) dst[c] = src[c];
+                    } else {
+                        for (int64_t c = 0; c < s.C; ++c) dst[c] = 0.0f;
+                    }
                 }
             }
         }
@@ -110,7 +113,7 @@ void col2im(float* dx, const float* dcol, const ConvShape& s) {
 }
 
 void conv2d_forward(float* y, const float* x, const float* kernel, const float* bias,
-                    const ConvShape& s) {
+                    const ConvShape& s, bool relu) {
     const int64_t K = s.KH * s.KW * s.C, OHW = s.OH * s.OW, HWC = s.H * s.W * s.C;
     if (s.N == 0 || OHW == 0 || s.F == 0) return;
     const int64_t chunk = conv_chunk(s), nchunks = (s.N + chunk - 1) / chunk;
@@ -123,16 +126,16 @@ void conv2d_forward(float* y, const float* x, const float* kernel, const float* 
             for (int64_t b = 0; b < nb; ++b) im2col(buf + b * OHW * K, x + (n0 + b) * HWC, s);
             col = buf;
         }
-        float* yc = y + n0 * OHW * s.F;
-        if (bias)
-            for (int64_t r = 0; r < rows; ++r) std::memcpy(yc + r * s.F, bias, s.F * sizeof(float));
-        gemm(yc, col, kernel, rows, s.F, K, false, false, 1.0f, bias ? 1.0f : 0.0f, K, s.F, s.F,
-             gemm_threads);
+        GemmEpilogue ep;
+        ep.bias = bias;
+        ep.relu = relu;
+        gemm(y + n0 * OHW * s.F, col, kernel, rows, s.F, K, false, false, 1.0f, 0.0f, K, s.F, s.F,
+             gemm_threads, &ep);
     });
 }
 
 void conv2d_backward(float* dx, float* dkernel, float* dbias, const float* dy, const float* x,
-                     const float* kernel, const ConvShape& s) {
+                     const float* kernel, const ConvShape& s, const float* relu_y) {
     const int64_t K = s.KH * s.KW * s.C, OHW = s.OH * s.OW, HWC = s.H * s.W * s.C;
     const int64_t chunk = conv_chunk(s), nchunks = (s.N + chunk - 1) / chunk;
     const bool pointwise = is_pointwise(s);
@@ -145,10 +148,25 @@ void conv2d_backward(float* dx, float* dkernel, float* dbias, const float* dy, c
     }
     // One partial weight / bias gradient per chunk, summed in chunk order.
     std::vector<float> kparts(dkernel && nchunks > 1 ? nchunks * K * s.F : 0);
+    std::vector<float> bparts(dbias ? nchunks * s.F : 0);
     float* kpart = nchunks > 1 ? kparts.data() : dkernel;
     for_each_chunk(nchunks, 2 * s.N * OHW * K * s.F, [&](int64_t ci, int gemm_threads) {
         const int64_t n0 = ci * chunk, nb = std::min(chunk, s.N - n0), rows = nb * OHW;
         const float* dyc = dy + n0 * OHW * s.F;
+        if (relu_y) {
+            // The ReLU's gradient, applied to this chunk while it is in cache.
+            float* masked = scratch(kSlotDy).get(rows * s.F);
+            const float* yc = relu_y + n0 * OHW * s.F;
+            for (int64_t i = 0; i < rows * s.F; ++i) masked[i] = yc[i] > 0.0f ? dyc[i] : 0.0f;
+            dyc = masked;
+        }
+        if (dbias) {
+            // This chunk's bias gradient; chunks are added in order below.
+            float* db = bparts.data() + ci * s.F;
+            for (int64_t f = 0; f < s.F; ++f) db[f] = 0.0f;
+            for (int64_t r = 0; r < rows; ++r)
+                for (int64_t f = 0; f < s.F; ++f) db[f] += dyc[r * s.F + f];
+        }
         if (dkernel) {
             const float* col = x + n0 * HWC;
             if (!pointwise) {
@@ -172,7 +190,7 @@ void conv2d_backward(float* dx, float* dkernel, float* dbias, const float* dy, c
         }
     });
     if (dkernel && nchunks > 1) sum_parts(dkernel, kparts.data(), nchunks, K * s.F);
-    if (dbias) column_sum(dbias, dy, s.N * OHW, s.F);
+    if (dbias) sum_parts(dbias, bparts.data(), nchunks, s.F);
 }
 
 void conv2d_forward_naive(float* y, const float* x, const float* kernel, const float* bias,

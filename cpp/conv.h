@@ -29,14 +29,17 @@ void im2col(float* col, const float* x, const ConvShape& s);
 // Adds each entry of dcol (OH*OW, KH*KW*C) back into dx (H, W, C).
 void col2im(float* dx, const float* dcol, const ConvShape& s);
 
-// y (N, OH, OW, F) = conv(x (N, H, W, C), kernel (KH, KW, C, F)) + bias (F,)
-// bias may be null.
+// y (N, OH, OW, F) = conv(x (N, H, W, C), kernel (KH, KW, C, F)) + bias (F,),
+// followed by a ReLU when `relu` (fused into the GEMM's write-out). bias may
+// be null.
 void conv2d_forward(float* y, const float* x, const float* kernel, const float* bias,
-                    const ConvShape& s);
+                    const ConvShape& s, bool relu = false);
 // Gradients of conv2d_forward. dx (N,H,W,C), dkernel (KH,KW,C,F), dbias (F,);
-// any output may be null to skip it. dy is (N, OH, OW, F).
+// any output may be null to skip it. dy is (N, OH, OW, F). When relu_y (the
+// forward's output, (N, OH, OW, F)) is given, the forward had a fused ReLU
+// and dy is masked where relu_y <= 0, chunk by chunk.
 void conv2d_backward(float* dx, float* dkernel, float* dbias, const float* dy, const float* x,
-                     const float* kernel, const ConvShape& s);
+                     const float* kernel, const ConvShape& s, const float* relu_y = nullptr);
 
 // References: direct seven-deep loops, no im2col, no threads.
 void conv2d_forward_naive(float* y, const float* x, const float* kernel, const float* bias,

@@ -10,10 +10,11 @@
 namespace ember {
 
 void dense_forward(float* y, const float* x, const float* kernel, const float* bias, int64_t N,
-                   int64_t I, int64_t O) {
-    if (bias)
-        for (int64_t r = 0; r < N; ++r) std::memcpy(y + r * O, bias, O * sizeof(float));
-    gemm(y, x, kernel, N, O, I, false, false, 1.0f, bias ? 1.0f : 0.0f, I, O, O);
+                   int64_t I, int64_t O, bool relu) {
+    GemmEpilogue ep;
+    ep.bias = bias;
+    ep.relu = relu;
+    gemm(y, x, kernel, N, O, I, false, false, 1.0f, 0.0f, I, O, O, 0, &ep);
 }
 
 void dense_backward(float* dx, float* dkernel, float* dbias, const float* dy, const float* x,

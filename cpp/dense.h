@@ -4,9 +4,10 @@
 
 namespace ember {
 
-// y (N, O) = x (N, I) @ kernel (I, O) + bias (O,); bias may be null.
+// y (N, O) = x (N, I) @ kernel (I, O) + bias (O,), then a ReLU when `relu`
+// (fused into the GEMM's write-out); bias may be null.
 void dense_forward(float* y, const float* x, const float* kernel, const float* bias, int64_t N,
-                   int64_t I, int64_t O);
+                   int64_t I, int64_t O, bool relu = false);
 // dx (N, I) = dy @ kernel^T; dkernel (I, O) = x^T @ dy; dbias (O,) = column
 // sums of dy (N, O). Any output may be null to skip it.
 void dense_backward(float* dx, float* dkernel, float* dbias, const float* dy, const float* x,

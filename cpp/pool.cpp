@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "common.h"
 
@@ -46,26 +47,35 @@ void max_pool2d_backward(float* dx, const float* dy, const float* x, const PoolS
     std::memset(dx, 0, s.N * s.H * s.W * s.C * sizeof(float));
     const int nt = threads_for(s.N * s.OH * s.OW * s.C * s.PH * s.PW);
     // Windows may overlap inside an image, so each image belongs to one thread.
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int64_t n = 0; n < s.N; ++n)
-        for (int64_t oh = 0; oh < s.OH; ++oh)
-            for (int64_t ow = 0; ow < s.OW; ++ow) {
-                const Window wd = window(s, oh, ow);
-                const float* g = dy + ((n * s.OH + oh) * s.OW + ow) * s.C;
-                for (int64_t c = 0; c < s.C; ++c) {
-                    float best = -INFINITY;
-                    int64_t arg = -1;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        std::vector<float> best(s.C);
+        std::vector<int64_t> arg(s.C);
+#pragma omp for schedule(static)
+        for (int64_t n = 0; n < s.N; ++n)
+            for (int64_t oh = 0; oh < s.OH; ++oh)
+                for (int64_t ow = 0; ow < s.OW; ++ow) {
+                    const Window wd = window(s, oh, ow);
+                    // Scan the window position by position, all channels at
+                    // once; the first maximum (or first NaN) wins, as in forward.
+                    bool first = true;
                     for (int64_t h = wd.h0; h < wd.h1; ++h)
                         for (int64_t w = wd.w0; w < wd.w1; ++w) {
-                            const int64_t i = ((n * s.H + h) * s.W + w) * s.C + c;
-                            if (arg < 0 || x[i] > best || (std::isnan(x[i]) && !std::isnan(best))) {
-                                best = x[i];
-                                arg = i;
+                            const int64_t base = ((n * s.H + h) * s.W + w) * s.C;
+                            const float* in = x + base;
+                            for (int64_t c = 0; c < s.C; ++c) {
+                                const bool take = first || ((in[c] > best[c] || std::isnan(in[c])) &&
+                                                            !std::isnan(best[c]));
+                                best[c] = take ? in[c] : best[c];
+                                arg[c] = take ? base + c : arg[c];
                             }
+                            first = false;
                         }
-                    if (arg >= 0) dx[arg] += g[c];
+                    if (first) continue;  // empty window
+                    const float* g = dy + ((n * s.OH + oh) * s.OW + ow) * s.C;
+                    for (int64_t c = 0; c < s.C; ++c) dx[arg[c]] += g[c];
                 }
-            }
+    }
 }
 
 void avg_pool2d_forward(float* y, const float* x, const PoolShape& s) {

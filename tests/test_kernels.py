@@ -392,3 +392,31 @@ def test_thread_count_api(threads):
     assert ember.get_num_threads() == 1
     ember.set_num_threads(2)
     assert ember.get_num_threads() == 2
+
+
+# ---------------------------------------------------------------- fused epilogues
+
+@pytest.mark.parametrize("case", CONV_CASES[:6])
+def test_conv2d_fused_relu_forward_and_backward(rng, case):
+    n, h, w, c, kh, kw, f, s, p, d = case
+    x, k, b = rand(rng, n, h, w, c), rand(rng, kh, kw, c, f), rand(rng, f)
+    y = _core.conv2d(x, k, b, s, p, d, relu=True)
+    assert_close(y, np.maximum(ref.conv2d(x, k, b, s, p, d), 0))
+    assert_close(_core.conv2d_naive(x, k, b, s, p, d, relu=True), y)
+    dy = rand(rng, *y.shape)
+    fused = _core.conv2d_backward(dy, x, k, s, p, d, relu_output=y)
+    separate = ops.conv2d_backward(dy * (y > 0), x, k, s, p, d)
+    for a, e in zip(fused, separate):
+        assert_close(a, e)
+
+
+def test_dense_fused_relu(rng):
+    x, k, b = rand(rng, 33, 17), rand(rng, 17, 9), rand(rng, 9)
+    assert_close(_core.dense(x, k, b, relu=True), np.maximum(x.astype(np.float64) @ k + b, 0))
+
+
+def test_fused_relu_keeps_nan(rng):
+    x = rand(rng, 1, 4, 4, 1)
+    x[0, 0, 0, 0] = np.nan
+    y = _core.conv2d(x, np.ones((1, 1, 1, 16), np.float32), None, relu=True)
+    assert np.isnan(y[0, 0, 0]).all() and not np.isnan(y[0, 1:]).any()

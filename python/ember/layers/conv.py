@@ -65,17 +65,21 @@ class Conv2D(_ActivationMixin, Layer):
 
     def call(self, x, training=False):
         pre = _core.conv2d(x, self.kernel.value, self.bias.value if self.use_bias else None,
-                           self.strides, self.padding, self.dilation_rate)
-        y = self._activate(pre, training)
+                           self.strides, self.padding, self.dilation_rate, self._fused_relu)
+        y = pre if self._fused_relu else self._activate(pre, training)
         if training:
             self._cache = (x, pre, y)
         return y
 
     def backward(self, dy):
         x, pre, y = self._cache
-        dpre = self._activation_grad(dy, pre, y)
+        if self._fused_relu:
+            dpre, relu_output = dy, y
+        else:
+            dpre, relu_output = self._activation_grad(dy, pre, y), None
         dx, dk, db = _core.conv2d_backward(dpre, x, self.kernel.value, self.strides, self.padding,
-                                           self.dilation_rate, self.use_bias, self._need_dx)
+                                           self.dilation_rate, self.use_bias, self._need_dx,
+                                           relu_output)
         self.grads = [dk, db] if self.use_bias else [dk]
         return dx
 

@@ -12,6 +12,12 @@ class _ActivationMixin:
 
     _emit_logits = False
 
+    @property
+    def _fused_relu(self):
+        # A ReLU runs inside the kernel's write-out (and its gradient inside
+        # the backward kernel) instead of as a separate pass.
+        return self.activation == "relu"
+
     def _activate(self, pre, training):
         if self._emit_logits and training:
             return pre
@@ -48,15 +54,19 @@ class Dense(_ActivationMixin, Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def call(self, x, training=False):
-        pre = _core.dense(x, self.kernel.value, self.bias.value if self.use_bias else None)
-        y = self._activate(pre, training)
+        pre = _core.dense(x, self.kernel.value, self.bias.value if self.use_bias else None,
+                          self._fused_relu)
+        y = pre if self._fused_relu else self._activate(pre, training)
         if training:
             self._cache = (x, pre, y)
         return y
 
     def backward(self, dy):
         x, pre, y = self._cache
-        dpre = self._activation_grad(dy, pre, y)
+        if self._fused_relu:
+            dpre = _core.relu_grad_from_output(dy, y)
+        else:
+            dpre = self._activation_grad(dy, pre, y)
         dx, dk, db = _core.dense_backward(dpre, x, self.kernel.value, self.use_bias)
         self.grads = [dk, db] if self.use_bias else [dk]
         return dx
