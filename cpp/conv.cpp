@@ -44,14 +44,13 @@ void for_each_chunk(int64_t nchunks, int64_t work, Body body) {
     }
 }
 
-// dst (n) = sum over parts p of src[p * n + i], parts added in order.
+// dst (n) = sum over parts p of src[p * n + i], parts added in order (part
+// by part, so every read streams).
 void sum_parts(float* dst, const float* src, int64_t parts, int64_t n) {
-    const int nt = threads_for(parts * n);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int64_t i = 0; i < n; ++i) {
-        float acc = src[i];
-        for (int64_t p = 1; p < parts; ++p) acc += src[p * n + i];
-        dst[i] = acc;
+    std::memcpy(dst, src, n * sizeof(float));
+    for (int64_t p = 1; p < parts; ++p) {
+        const float* part = src + p * n;
+        for (int64_t i = 0; i < n; ++i) dst[i] += part[i];
     }
 }
 

@@ -116,8 +116,20 @@ const UKernel g_ukernel = select_ukernel();
 
 // Packs rows [i0, i0+mr) x columns [p0, p0+kc) of A (element (i,p) at
 // A[i*rs + p*cs]) into Ap (kc x MR, k-major), zero-padding rows past mr.
+// The loop order follows A's contiguous direction, so reads stream.
 void pack_a(float* Ap, const float* A, int64_t rs, int64_t cs, int64_t i0, int64_t mr,
             int64_t p0, int64_t kc) {
+    if (cs == 1) {
+        for (int64_t i = 0; i < MR; ++i) {
+            if (i >= mr) {
+                for (int64_t p = 0; p < kc; ++p) Ap[p * MR + i] = 0.0f;
+                continue;
+            }
+            const float* src = A + (i0 + i) * rs + p0;
+            for (int64_t p = 0; p < kc; ++p) Ap[p * MR + i] = src[p];
+        }
+        return;
+    }
     for (int64_t p = 0; p < kc; ++p) {
         const float* src = A + i0 * rs + (p0 + p) * cs;
         float* dst = Ap + p * MR;
@@ -131,6 +143,18 @@ void pack_a(float* Ap, const float* A, int64_t rs, int64_t cs, int64_t i0, int64
 // B[p*rs + j*cs]) into Bp (kc x NR), zero-padding columns past nr.
 void pack_b(float* Bp, const float* B, int64_t rs, int64_t cs, int64_t p0, int64_t kc,
             int64_t j0, int64_t nr) {
+    if (cs != 1 && rs == 1) {
+        // B transposed: columns are contiguous, so walk each column.
+        for (int64_t j = 0; j < NR; ++j) {
+            if (j >= nr) {
+                for (int64_t p = 0; p < kc; ++p) Bp[p * NR + j] = 0.0f;
+                continue;
+            }
+            const float* src = B + (j0 + j) * cs + p0;
+            for (int64_t p = 0; p < kc; ++p) Bp[p * NR + j] = src[p];
+        }
+        return;
+    }
     for (int64_t p = 0; p < kc; ++p) {
         const float* src = B + (p0 + p) * rs + j0 * cs;
         float* dst = Bp + p * NR;

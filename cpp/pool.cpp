@@ -36,9 +36,11 @@ void max_pool2d_forward(float* y, const float* x, const PoolShape& s) {
                 for (int64_t h = wd.h0; h < wd.h1; ++h)
                     for (int64_t w = wd.w0; w < wd.w1; ++w) {
                         const float* in = x + ((n * s.H + h) * s.W + w) * s.C;
-                        for (int64_t c = 0; c < s.C; ++c)
-                            // NaN propagates: once out[c] is NaN it stays.
-                            out[c] = (in[c] > out[c] || std::isnan(in[c])) && !std::isnan(out[c]) ? in[c] : out[c];
+                        for (int64_t c = 0; c < s.C; ++c) {
+                            // v > best, or v is NaN, unless best already is NaN.
+                            const float v = in[c], b = out[c];
+                            out[c] = (!(v <= b) & (b == b)) ? v : b;
+                        }
                     }
             }
 }
@@ -50,30 +52,38 @@ void max_pool2d_backward(float* dx, const float* dy, const float* x, const PoolS
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         std::vector<float> best(s.C);
-        std::vector<int64_t> arg(s.C);
+        std::vector<int32_t> arg(s.C);  // window position of each channel's maximum
 #pragma omp for schedule(static)
         for (int64_t n = 0; n < s.N; ++n)
             for (int64_t oh = 0; oh < s.OH; ++oh)
                 for (int64_t ow = 0; ow < s.OW; ++ow) {
                     const Window wd = window(s, oh, ow);
-                    // Scan the window position by position, all channels at
-                    // once; the first maximum (or first NaN) wins, as in forward.
-                    bool first = true;
-                    for (int64_t h = wd.h0; h < wd.h1; ++h)
-                        for (int64_t w = wd.w0; w < wd.w1; ++w) {
-                            const int64_t base = ((n * s.H + h) * s.W + w) * s.C;
-                            const float* in = x + base;
-                            for (int64_t c = 0; c < s.C; ++c) {
-                                const bool take = first || ((in[c] > best[c] || std::isnan(in[c])) &&
-                                                            !std::isnan(best[c]));
-                                best[c] = take ? in[c] : best[c];
-                                arg[c] = take ? base + c : arg[c];
-                            }
-                            first = false;
+                    const int64_t ww = wd.w1 - wd.w0, count = (wd.h1 - wd.h0) * ww;
+                    if (count <= 0) continue;
+                    auto at = [&](int64_t pos) {
+                        return x + ((n * s.H + wd.h0 + pos / ww) * s.W + wd.w0 + pos % ww) * s.C;
+                    };
+                    const float* first = at(0);
+                    for (int64_t c = 0; c < s.C; ++c) {
+                        best[c] = first[c];
+                        arg[c] = 0;
+                    }
+                    // All channels at once, position by position; the first
+                    // maximum (or first NaN) wins, as in the forward pass.
+                    for (int32_t pos = 1; pos < count; ++pos) {
+                        const float* in = at(pos);
+                        for (int64_t c = 0; c < s.C; ++c) {
+                            const float v = in[c], b = best[c];
+                            const bool take = !(v <= b) & (b == b);
+                            best[c] = take ? v : b;
+                            arg[c] = take ? pos : arg[c];
                         }
-                    if (first) continue;  // empty window
+                    }
                     const float* g = dy + ((n * s.OH + oh) * s.OW + ow) * s.C;
-                    for (int64_t c = 0; c < s.C; ++c) dx[arg[c]] += g[c];
+                    for (int64_t c = 0; c < s.C; ++c) {
+                        float* d = dx + ((n * s.H + wd.h0 + arg[c] / ww) * s.W + wd.w0 + arg[c] % ww) * s.C;
+                        d[c] += g[c];
+                    }
                 }
     }
 }
