@@ -380,13 +380,13 @@ FArray pool2d(py::handle x_, py::handle pool_size, py::handle strides, const std
 }
 
 FArray pool2d_backward(py::handle dy_, py::handle x_, py::handle pool_size, py::handle strides,
-                       const std::string& padding, bool is_max) {
+                       const std::string& padding, bool is_max, bool relu_input = false) {
     In dy = input(dy_, "dy"), x = input(x_, "x");
     PoolShape s = pool_shape(x, pool_size, strides, padding);
     check_dy(dy, {s.N, s.OH, s.OW, s.C});
     FArray dx = output(x.t.shape);
     py::gil_scoped_release nogil;
-    if (is_max) max_pool2d_backward(ptr(dx), dy.t.data, x.t.data, s);
+    if (is_max) max_pool2d_backward(ptr(dx), dy.t.data, x.t.data, s, relu_input);
     else avg_pool2d_backward(ptr(dx), dy.t.data, s);
     return dx;
 }
@@ -734,9 +734,11 @@ PYBIND11_MODULE(_core, m) {
         return pool2d(x, ps, s, p, true); }, "x"_a, "pool_size"_a = py::make_tuple(2, 2),
           "strides"_a = py::none(), "padding"_a = "valid");
     m.def("max_pool2d_backward", [](py::handle dy, py::handle x, py::handle ps, py::handle s,
-                                    const std::string& p) { return pool2d_backward(dy, x, ps, s, p, true); },
+                                    const std::string& p, bool relu_input) {
+              return pool2d_backward(dy, x, ps, s, p, true, relu_input);
+          },
           "dy"_a, "x"_a, "pool_size"_a = py::make_tuple(2, 2), "strides"_a = py::none(),
-          "padding"_a = "valid");
+          "padding"_a = "valid", "relu_input"_a = false);
     m.def("avg_pool2d", [](py::handle x, py::handle ps, py::handle s, const std::string& p) {
         return pool2d(x, ps, s, p, false); }, "x"_a, "pool_size"_a = py::make_tuple(2, 2),
           "strides"_a = py::none(), "padding"_a = "valid");

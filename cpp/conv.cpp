@@ -19,8 +19,11 @@ constexpr int64_t kColBytes = 512 * 1024;
 
 int64_t conv_chunk(const ConvShape& s) {
     const int64_t bytes = s.OH * s.OW * s.KH * s.KW * s.C * (int64_t)sizeof(float);
-    int64_t chunk = bytes > 0 ? kColBytes / bytes : s.N;
-    return std::max<int64_t>(1, std::min(chunk, s.N));
+    const int64_t most = std::max<int64_t>(1, std::min(bytes > 0 ? kColBytes / bytes : s.N, s.N));
+    // Equal chunks (64 images in chunks of at most 21 become 4 of 16, not
+    // 21+21+21+1), so that threads finish together.
+    const int64_t nchunks = (s.N + most - 1) / most;
+    return std::max<int64_t>(1, (s.N + nchunks - 1) / std::max<int64_t>(nchunks, 1));
 }
 
 // A 1x1, stride-1, unpadded convolution needs no im2col: x is already col.
@@ -36,8 +39,9 @@ template <class Body>
 void for_each_chunk(int64_t nchunks, int64_t work, Body body) {
     const int nt = threads_for(work);
     if (nt > 1 && nchunks >= nt) {
-        // Chunks write disjoint rows of y / dx and their own partial buffers.
-#pragma omp parallel for schedule(static) num_threads(nt)
+        // Chunks write disjoint rows of y / dx and their own partial buffers,
+        // so the schedule cannot change the result.
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
         for (int64_t ci = 0; ci < nchunks; ++ci) body(ci, 1);
     } else {
         for (int64_t ci = 0; ci < nchunks; ++ci) body(ci, nt);

@@ -33,13 +33,15 @@ inline void write_tile(float* C, int64_t ldc, const float* acc, float alpha, flo
         }
 }
 
-// Portable micro-kernel: Ap is (kc x MR) packed k-major, Bp (kc x NR).
-void ukernel_generic(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc,
-                     float alpha, float beta, bool accumulate, const float* bias, bool relu) {
+// Portable micro-kernel: Ap is (kc x MR) packed k-major; Bp is a kc x NR
+// panel whose rows are ldbp apart (NR when packed, ldb when read in place).
+void ukernel_generic(int64_t kc, const float* Ap, const float* Bp, int64_t ldbp, float* C,
+                     int64_t ldc, float alpha, float beta, bool accumulate, const float* bias,
+                     bool relu) {
     float acc[MR * NR] = {0.0f};
     for (int64_t p = 0; p < kc; ++p) {
         const float* a = Ap + p * MR;
-        const float* b = Bp + p * NR;
+        const float* b = Bp + p * ldbp;
         for (int64_t i = 0; i < MR; ++i)
             for (int64_t j = 0; j < NR; ++j) acc[i * NR + j] += a[i] * b[j];
     }
@@ -48,7 +50,8 @@ void ukernel_generic(int64_t kc, const float* Ap, const float* Bp, float* C, int
 
 #ifdef EMBER_X86
 __attribute__((target("avx2,fma"))) void ukernel_avx2(int64_t kc, const float* Ap,
-                                                      const float* Bp, float* C, int64_t ldc,
+                                                      const float* Bp, int64_t ldbp, float* C,
+                                                      int64_t ldc,
                                                       float alpha, float beta,
                                                       bool accumulate, const float* bias,
                                                       bool relu) {
@@ -65,8 +68,8 @@ __attribute__((target("avx2,fma"))) void ukernel_avx2(int64_t kc, const float* A
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
     for (int64_t p = 0; p < kc; ++p) {
-        __m256 b0 = _mm256_load_ps(Bp);
-        __m256 b1 = _mm256_load_ps(Bp + 8);
+        __m256 b0 = _mm256_loadu_ps(Bp);
+        __m256 b1 = _mm256_loadu_ps(Bp + 8);
         __m256 a;
         a = _mm256_broadcast_ss(Ap + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
         a = _mm256_broadcast_ss(Ap + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
@@ -75,7 +78,7 @@ __attribute__((target("avx2,fma"))) void ukernel_avx2(int64_t kc, const float* A
         a = _mm256_broadcast_ss(Ap + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
         a = _mm256_broadcast_ss(Ap + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
         Ap += MR;
-        Bp += NR;
+        Bp += ldbp;
     }
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     const __m256 zero = _mm256_setzero_ps();
@@ -102,8 +105,8 @@ bool detect_avx2() {
 bool detect_avx2() { return false; }
 #endif
 
-using UKernel = void (*)(int64_t, const float*, const float*, float*, int64_t, float, float, bool,
-                        const float*, bool);
+using UKernel = void (*)(int64_t, const float*, const float*, int64_t, float*, int64_t, float, float,
+                        bool, const float*, bool);
 
 UKernel select_ukernel() {
 #ifdef EMBER_X86
@@ -220,14 +223,19 @@ void gemm(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_
     // its own buffer right before use (hot in L2). Short ones share one
     // packed A and split the work over (row block, column panel) pairs.
     const bool tall = m_blocks >= 2 * (int64_t)nt || nt == 1;
-    float* Bp = scratch(kSlotPackB).get(((std::min(N, NC) + NR - 1) / NR) * NR * KC);
+    // When few row panels share each panel of B and B's rows are contiguous
+    // full panels, the micro-kernel reads B in place: packing it would cost
+    // as much as the arithmetic it feeds.
+    const bool direct_b = !trans_b && N % NR == 0 && m_panels <= 4;
+    float* Bp = direct_b ? nullptr : scratch(kSlotPackB).get(((std::min(N, NC) + NR - 1) / NR) * NR * KC);
     float* Ashared = tall ? nullptr : scratch(kSlotPackA).get(m_panels * MR * KC);
 
     // C block rows [ip0, ip1) panels x column panel jp, with A panels at Ap.
     auto compute = [&](const float* Ap, int64_t ip0, int64_t ip1, int64_t jc, int64_t nc,
-                       int64_t jp, int64_t kc, bool accumulate, bool last) {
+                       int64_t jp, int64_t pc, int64_t kc, bool accumulate, bool last) {
         const int64_t j0 = jc + jp * NR, nr = std::min(NR, nc - jp * NR);
-        const float* bp = Bp + jp * NR * kc;
+        const float* bp = direct_b ? B + pc * rsb + j0 : Bp + jp * NR * kc;
+        const int64_t ldbp = direct_b ? rsb : NR;
         // The epilogue runs with the last K block only.
         const bool relu = last && ep_relu;
         alignas(64) float bias_pad[NR] = {0.0f};
@@ -241,12 +249,12 @@ void gemm(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_
             const float* ap = Ap + (ip - ip0) * MR * kc;
             float* c = C + i0 * ldc + j0;
             if (mr == MR && nr == NR) {
-                g_ukernel(kc, ap, bp, c, ldc, alpha, beta, accumulate, bias, relu);
+                g_ukernel(kc, ap, bp, ldbp, c, ldc, alpha, beta, accumulate, bias, relu);
             } else {
                 alignas(64) float tile[MR * NR] = {0.0f};
                 for (int64_t i = 0; i < mr; ++i)
                     for (int64_t j = 0; j < nr; ++j) tile[i * NR + j] = c[i * ldc + j];
-                g_ukernel(kc, ap, bp, tile, NR, alpha, beta, accumulate, bias, relu);
+                g_ukernel(kc, ap, bp, ldbp, tile, NR, alpha, beta, accumulate, bias, relu);
                 for (int64_t i = 0; i < mr; ++i)
                     for (int64_t j = 0; j < nr; ++j) c[i * ldc + j] = tile[i * NR + j];
             }
@@ -263,7 +271,7 @@ void gemm(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_
 #pragma omp parallel num_threads(team) if (team > 1)
             {
 #pragma omp for schedule(static)
-                for (int64_t jp = 0; jp < n_panels; ++jp)
+                for (int64_t jp = 0; jp < (direct_b ? 0 : n_panels); ++jp)
                     pack_b(Bp + jp * NR * kc, B, rsb, csb, pc, kc, jc + jp * NR,
                            std::min(NR, nc - jp * NR));
                 if (tall) {
@@ -276,7 +284,7 @@ void gemm(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_
                             pack_a(Ap + (ip - ip0) * MR * kc, A, rsa, csa, ip * MR,
                                    std::min(MR, M - ip * MR), pc, kc);
                         for (int64_t jp = 0; jp < n_panels; ++jp)
-                            compute(Ap, ip0, ip1, jc, nc, jp, kc, accumulate, last);
+                            compute(Ap, ip0, ip1, jc, nc, jp, pc, kc, accumulate, last);
                     }
                 } else {
 #pragma omp for schedule(static)
@@ -288,7 +296,7 @@ void gemm(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_
                     for (int64_t t = 0; t < m_blocks * n_panels; ++t) {
                         const int64_t ib = t / n_panels, jp = t % n_panels;
                         const int64_t ip0 = ib * mc_panels, ip1 = std::min(m_panels, ip0 + mc_panels);
-                        compute(Ashared + ip0 * MR * kc, ip0, ip1, jc, nc, jp, kc, accumulate, last);
+                        compute(Ashared + ip0 * MR * kc, ip0, ip1, jc, nc, jp, pc, kc, accumulate, last);
                     }
                 }
             }

@@ -45,7 +45,8 @@ void max_pool2d_forward(float* y, const float* x, const PoolShape& s) {
             }
 }
 
-void max_pool2d_backward(float* dx, const float* dy, const float* x, const PoolShape& s) {
+void max_pool2d_backward(float* dx, const float* dy, const float* x, const PoolShape& s,
+                         bool relu_input) {
     std::memset(dx, 0, s.N * s.H * s.W * s.C * sizeof(float));
     const int nt = threads_for(s.N * s.OH * s.OW * s.C * s.PH * s.PW);
     // Windows may overlap inside an image, so each image belongs to one thread.
@@ -82,7 +83,7 @@ void max_pool2d_backward(float* dx, const float* dy, const float* x, const PoolS
                     const float* g = dy + ((n * s.OH + oh) * s.OW + ow) * s.C;
                     for (int64_t c = 0; c < s.C; ++c) {
                         float* d = dx + ((n * s.H + wd.h0 + arg[c] / ww) * s.W + wd.w0 + arg[c] % ww) * s.C;
-                        d[c] += g[c];
+                        d[c] += (relu_input && !(best[c] > 0.0f)) ? 0.0f : g[c];
                     }
                 }
     }

@@ -16,8 +16,12 @@ struct PoolShape {
 // y = max over each window; padded positions never win.
 void max_pool2d_forward(float* y, const float* x, const PoolShape& s);
 // dx (N,H,W,C) receives each dy at the first maximum of its window (row-major
-// scan); overlapping windows add up.
-void max_pool2d_backward(float* dx, const float* dy, const float* x, const PoolShape& s);
+// scan); overlapping windows add up. When x is a ReLU's output
+// (`relu_input`), a window whose maximum is not positive passes no gradient:
+// that is the ReLU's own gradient, fused here so that the layer before need
+// not mask dx again.
+void max_pool2d_backward(float* dx, const float* dy, const float* x, const PoolShape& s,
+                         bool relu_input = false);
 
 // y = mean over the window's positions inside the image.
 void avg_pool2d_forward(float* y, const float* x, const PoolShape& s);

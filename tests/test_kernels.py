@@ -420,3 +420,13 @@ def test_fused_relu_keeps_nan(rng):
     x[0, 0, 0, 0] = np.nan
     y = _core.conv2d(x, np.ones((1, 1, 1, 16), np.float32), None, relu=True)
     assert np.isnan(y[0, 0, 0]).all() and not np.isnan(y[0, 1:]).any()
+
+
+def test_max_pool_backward_with_relu_input_equals_masking(rng):
+    pre = rand(rng, 3, 6, 6, 5)
+    pre[0, :2, :2, :] = -1.0  # a window with no positive value
+    y = np.maximum(pre, 0)
+    dy = rand(rng, 3, 3, 3, 5)
+    fused = _core.max_pool2d_backward(dy, y, (2, 2), None, "valid", relu_input=True)
+    plain = ops.max_pool2d_backward(dy, y) * (y > 0)
+    assert np.array_equal(fused, plain)

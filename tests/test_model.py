@@ -317,3 +317,22 @@ def test_error_messages():
         sparse.predict(np.array([["a"] * 3] * 2))
     with pytest.raises(ValueError, match="batch_size"):
         sparse.predict(np.zeros((4, 12, 12, 1)), batch_size=0)
+
+
+def test_fused_conv_relu_pool_gradients_match_unfused():
+    """Sequential fuses Conv2D(relu) -> MaxPooling2D's ReLU gradient into the
+    pooling backward; the weights after a step must match the plain chain."""
+    x, y = stripes(32)
+    ember.set_random_seed(12)
+    fused = small_convnet()
+    plain = models.Sequential([layers.Conv2D(8, 3, input_shape=(12, 12, 1)), layers.Activation("relu"),
+                               layers.MaxPooling2D(), layers.Conv2D(8, 3, padding="same"),
+                               layers.Activation("relu"), layers.Flatten(),
+                               layers.Dense(2, activation="softmax")])
+    plain.set_weights(fused.get_weights())
+    assert fused.layers[0]._grad_premasked and fused.layers[1]._relu_input
+    for m in (fused, plain):
+        m.compile(optimizer=optimizers.SGD(0.1), loss="categorical_crossentropy")
+        m.train_on_batch(x, y)
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -89,6 +89,14 @@ class Sequential:
             # The first layer's input gradient is never used: skip computing it.
             if hasattr(layer, "_need_dx"):
                 layer._need_dx = i > 0
+            # Conv2D(relu) then MaxPooling2D: the pooling backward applies the
+            # ReLU's gradient, and the convolution skips its own mask pass.
+            if hasattr(layer, "_grad_premasked"):
+                nxt = self._layers[i + 1] if i + 1 < len(self._layers) else None
+                fuse = isinstance(nxt, layers_module.MaxPooling2D) and layer._fused_relu
+                layer._grad_premasked = fuse
+                if nxt is not None and hasattr(nxt, "_relu_input"):
+                    nxt._relu_input = fuse
         self.built = True
 
     def _require_built(self, what):

@@ -46,6 +46,9 @@ class Conv2D(_ActivationMixin, Layer):
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
         self._need_dx = True
+        # Set by the model when a MaxPooling2D after this layer applies the
+        # ReLU's gradient itself (see _Pooling2D._relu_input).
+        self._grad_premasked = False
 
     def build(self, input_shape):
         _check_image(self, input_shape)
@@ -74,7 +77,7 @@ class Conv2D(_ActivationMixin, Layer):
     def backward(self, dy):
         x, pre, y = self._cache
         if self._fused_relu:
-            dpre, relu_output = dy, y
+            dpre, relu_output = dy, (None if self._grad_premasked else y)
         else:
             dpre, relu_output = self._activation_grad(dy, pre, y), None
         dx, dk, db = _core.conv2d_backward(dpre, x, self.kernel.value, self.strides, self.padding,
@@ -94,6 +97,9 @@ class Conv2D(_ActivationMixin, Layer):
 
 class _Pooling2D(Layer):
     _max = True
+    # Set by the model when the input is the output of a fused ReLU: the
+    # backward then also applies the ReLU's gradient.
+    _relu_input = False
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -121,8 +127,10 @@ class _Pooling2D(Layer):
         return fn(x, self.pool_size, self.strides, self.padding)
 
     def backward(self, dy):
-        fn = _core.max_pool2d_backward if self._max else _core.avg_pool2d_backward
-        return fn(dy, self._x, self.pool_size, self.strides, self.padding)
+        if self._max:
+            return _core.max_pool2d_backward(dy, self._x, self.pool_size, self.strides, self.padding,
+                                             self._relu_input)
+        return _core.avg_pool2d_backward(dy, self._x, self.pool_size, self.strides, self.padding)
 
     def get_config(self):
         return {**super().get_config(), "pool_size": list(self.pool_size),
