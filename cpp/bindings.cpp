@@ -50,6 +50,14 @@ struct In {
 };
 
 In input(py::handle obj, const char* name) {
+    In in;
+    if (FArray::check_(obj)) {
+        // Already a C-contiguous float32 array: a view, no conversion call.
+        in.arr = py::reinterpret_borrow<FArray>(obj);
+        in.t.data = const_cast<float*>(in.arr.data());
+        in.t.shape.assign(in.arr.shape(), in.arr.shape() + in.arr.ndim());
+        return in;
+    }
     if (obj.is_none()) throw py::type_error(std::string("Argument `") + name +
                                             "` must be a float32 array. Received: None");
     py::array a;
@@ -69,7 +77,6 @@ In input(py::handle obj, const char* name) {
         throw py::type_error(std::string("Argument `") + name +
                              "` must be a numeric array (float32 expected). Received: dtype " +
                              std::string(py::str(a.dtype())));
-    In in;
     in.arr = FArray::ensure(a);
     if (!in.arr) throw py::error_already_set();
     in.t.data = const_cast<float*>(in.arr.data());
@@ -696,7 +703,9 @@ PYBIND11_MODULE(_core, m) {
     m.def("matmul", [](py::handle a, py::handle b, bool ta, bool tb, double alpha, double beta,
                        py::handle c) { return matmul(a, b, ta, tb, alpha, beta, c, false); },
           "a"_a, "b"_a, "transpose_a"_a = false, "transpose_b"_a = false, "alpha"_a = 1.0,
-          "beta"_a = 0.0, "c"_a = py::none());
+          "beta"_a = 0.0, "c"_a = py::none(),
+          "alpha * op(a) @ op(b) + beta * c. a is (M, K), or (K, M) with transpose_a; b is (K, N),\n"
+          "or (N, K) with transpose_b; c (M, N) is needed only when beta != 0. Returns (M, N).");
     m.def("matmul_naive", [](py::handle a, py::handle b, bool ta, bool tb, double alpha,
                              double beta, py::handle c) { return matmul(a, b, ta, tb, alpha, beta, c, true); },
           "a"_a, "b"_a, "transpose_a"_a = false, "transpose_b"_a = false, "alpha"_a = 1.0,

@@ -25,10 +25,10 @@ __all__ = [
 ]
 
 
-def matmul(a, b, transpose_a=False, transpose_b=False):
-    """``op(a) @ op(b)``: a is (M, K) (or (K, M) with transpose_a), b is
-    (K, N) (or (N, K) with transpose_b); returns (M, N)."""
-    return _core.matmul(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
+# The binding itself, with no Python wrapper in between: small products are
+# where call overhead shows. matmul(a, b, transpose_a=False, transpose_b=False,
+# alpha=1.0, beta=0.0, c=None) -> alpha * op(a) @ op(b) + beta * c.
+matmul = _core.matmul
 
 
 def dense(x, kernel, bias=None):
