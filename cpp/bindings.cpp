@@ -691,6 +691,8 @@ PYBIND11_MODULE(_core, m) {
         set_num_threads(n);
     }, "n"_a);
     m.def("get_num_threads", &num_threads);
+    m.def("measured_team_size", &measured_team_size,
+          "Threads that a kernel's parallel region actually runs with.");
     m.def("has_avx2", &gemm_uses_avx2, "Whether the AVX2/FMA GEMM micro-kernel is in use.");
     m.def("openmp_enabled", []() {
 #ifdef _OPENMP

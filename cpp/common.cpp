@@ -21,6 +21,19 @@ int num_threads() {
 
 void set_num_threads(int n) { g_threads.store(n < 1 ? 1 : n, std::memory_order_relaxed); }
 
+int measured_team_size() {
+    int team = 1;
+    const int nt = num_threads();
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+#ifdef _OPENMP
+#pragma omp single
+        team = omp_get_num_threads();
+#endif
+    }
+    return team;
+}
+
 Scratch& scratch(ScratchSlot slot) {
     thread_local Scratch buffers[kNumSlots];
     return buffers[slot];

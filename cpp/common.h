@@ -16,6 +16,9 @@ namespace ember {
 // ember.set_num_threads; defaults to omp_get_max_threads() (OMP_NUM_THREADS).
 int num_threads();
 void set_num_threads(int n);
+// How many threads a kernel's parallel region actually gets: measured inside
+// one, so that tests check the setting takes effect rather than assume it.
+int measured_team_size();
 
 // Threads worth starting for `work` units of roughly one flop / byte each:
 // tiny operations run on one thread instead of paying OpenMP's start-up.
