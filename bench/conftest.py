@@ -1,10 +1,5 @@
 """Prints GFLOP/s or GB/s beside pytest-benchmark's timings: each benchmark
 records its work in ``benchmark.extra_info`` ('flops' or 'bytes')."""
-import os
-
-# OpenBLAS worker threads spin after each NumPy call and steal cores from
-# ember's OpenMP threads (and the other way round); make both sides yield.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
