@@ -74,22 +74,37 @@ void conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t dilation, bool
 }
 
 void im2col(float* col, const float* x, const ConvShape& s) {
-    const int64_t K = s.KH * s.KW * s.C;
+    const int64_t K = s.KH * s.KW * s.C, run = s.KW * s.C;
     for (int64_t oh = 0; oh < s.OH; ++oh)
         for (int64_t ow = 0; ow < s.OW; ++ow) {
             float* row = col + (oh * s.OW + ow) * K;
+            const int64_t iw0 = ow * s.SW - s.PL;
+            // Without horizontal dilation, a window row that lies inside the
+            // image is KW*C contiguous floats: one copy instead of KW.
+            const bool whole = s.DW == 1 && iw0 >= 0 && iw0 + s.KW <= s.W;
             for (int64_t kh = 0; kh < s.KH; ++kh) {
                 const int64_t ih = oh * s.SH - s.PT + kh * s.DH;
+                float* dst = row + kh * run;
+                if (ih < 0 || ih >= s.H) {
+                    for (int64_t i = 0; i < run; ++i) dst[i] = 0.0f;
+                    continue;
+                }
+                const float* xrow = x + ih * s.W * s.C;
+                if (whole) {
+                    const float* src = xrow + iw0 * s.C;
+                    for (int64_t i = 0; i < run; ++i) dst[i] = src[i];
+                    continue;
+                }
+                // Plain loops rather than memcpy: channel counts are often
+                // tiny (1 or 3), where a call per pixel would dominate.
                 for (int64_t kw = 0; kw < s.KW; ++kw) {
-                    const int64_t iw = ow * s.SW - s.PL + kw * s.DW;
-                    float* dst = row + (kh * s.KW + kw) * s.C;
-                    // Plain loops rather than memcpy: channel counts are often
-                    // tiny (1 or 3), where a call per pixel would dominate.
-                    if (ih >= 0 && ih < s.H && iw >= 0 && iw < s.W) {
-                        const float* src = x + (ih * s.W + iw) * s.C;
-                        for (int64_t c = 0; c < s.C; ++c) dst[c] = src[c];
+                    const int64_t iw = iw0 + kw * s.DW;
+                    float* d = dst + kw * s.C;
+                    if (iw >= 0 && iw < s.W) {
+                        const float* src = xrow + iw * s.C;
+                        for (int64_t c = 0; c < s.C; ++c) d[c] = src[c];
                     } else {
-                        for (int64_t c = 0; c < s.C; ++c) dst[c] = 0.0f;
+                        for (int64_t c = 0; c < s.C; ++c) d[c] = 0.0f;
                     }
                 }
             }
