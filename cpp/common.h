@@ -10,6 +10,14 @@
 #include <omp.h>
 #endif
 
+// Memory-bound loops without OpenMP regions get an AVX2 clone beside the
+// portable one; the loader picks by CPU at run time (never -march=native).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define EMBER_TARGET_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define EMBER_TARGET_CLONES
+#endif
+
 namespace ember {
 
 // Number of OpenMP threads the kernels use. Set from Python through

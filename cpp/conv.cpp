@@ -73,7 +73,7 @@ void conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t dilation, bool
     }
 }
 
-void im2col(float* col, const float* x, const ConvShape& s) {
+EMBER_TARGET_CLONES void im2col(float* col, const float* x, const ConvShape& s) {
     const int64_t K = s.KH * s.KW * s.C, run = s.KW * s.C;
     for (int64_t oh = 0; oh < s.OH; ++oh)
         for (int64_t ow = 0; ow < s.OW; ++ow) {
@@ -111,7 +111,7 @@ void im2col(float* col, const float* x, const ConvShape& s) {
         }
 }
 
-void col2im(float* dx, const float* dcol, const ConvShape& s) {
+EMBER_TARGET_CLONES void col2im(float* dx, const float* dcol, const ConvShape& s) {
     const int64_t K = s.KH * s.KW * s.C;
     for (int64_t oh = 0; oh < s.OH; ++oh)
         for (int64_t ow = 0; ow < s.OW; ++ow) {
@@ -180,10 +180,12 @@ void conv2d_backward(float* dx, float* dkernel, float* dbias, const float* dy, c
         }
         if (dbias) {
             // This chunk's bias gradient; chunks are added in order below.
-            float* db = bparts.data() + ci * s.F;
+            float* __restrict db = bparts.data() + ci * s.F;
             for (int64_t f = 0; f < s.F; ++f) db[f] = 0.0f;
-            for (int64_t r = 0; r < rows; ++r)
-                for (int64_t f = 0; f < s.F; ++f) db[f] += dyc[r * s.F + f];
+            for (int64_t r = 0; r < rows; ++r) {
+                const float* __restrict g = dyc + r * s.F;
+                for (int64_t f = 0; f < s.F; ++f) db[f] += g[f];
+            }
         }
         if (dkernel) {
             const float* col = x + n0 * HWC;
