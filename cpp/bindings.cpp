@@ -21,6 +21,9 @@
 #include "optim.h"
 #include "pool.h"
 #include "tensor.h"
+#ifdef EMBER_CUDA
+#include "cuda/cuda_ops.h"
+#endif
 
 namespace py = pybind11;
 using namespace ember;
@@ -132,11 +135,6 @@ void require_same_shape(const In& a, const char* an, const In& b, const char* bn
         value_error(std::string("Arguments `") + an + "` and `" + bn +
                     "` must have the same shape. Received: " + a.t.shape_str() + " and " +
                     b.t.shape_str());
-}
-
-void require_positive(int64_t v, const char* name) {
-    if (v <= 0) value_error(std::string("Argument `") + name +
-                            "` must be a positive integer. Received: " + std::to_string(v));
 }
 
 std::pair<int64_t, int64_t> pair_arg(py::handle obj, const char* name) {
@@ -680,6 +678,201 @@ void rmsprop_py(py::handle p_, py::handle g_, py::handle vel_, py::handle mom_, 
                    (float)eps, centered);
 }
 
+
+// ---------------------------------------------------------------- CUDA backend
+
+#ifdef EMBER_CUDA
+struct DeviceIn {
+    In host;
+    cuda::Buffer dev;
+};
+
+DeviceIn to_device(py::handle obj, const char* name) {
+    DeviceIn d{input(obj, name), cuda::Buffer()};
+    d.dev = cuda::Buffer((size_t)d.host.t.numel());
+    d.dev.upload(d.host.t.data, (size_t)d.host.t.numel());
+    return d;
+}
+
+FArray from_device(const cuda::Buffer& buf, const std::vector<int64_t>& shape) {
+    FArray out = output(shape);
+    buf.download(ptr(out), (size_t)out.size());
+    return out;
+}
+
+FArray cuda_matmul(py::handle a_, py::handle b_, bool ta, bool tb) {
+    DeviceIn a = to_device(a_, "a"), b = to_device(b_, "b");
+    require_rank(a.host, "a", 2);
+    require_rank(b.host, "b", 2);
+    const int64_t M = ta ? a.host.t.dim(1) : a.host.t.dim(0), K = ta ? a.host.t.dim(0) : a.host.t.dim(1);
+    const int64_t Kb = tb ? b.host.t.dim(1) : b.host.t.dim(0), N = tb ? b.host.t.dim(0) : b.host.t.dim(1);
+    if (K != Kb)
+        value_error("Inner dimensions of `a` and `b` must match. Received: a " + a.host.t.shape_str() +
+                    " and b " + b.host.t.shape_str());
+    cuda::Buffer c((size_t)(M * N));
+    {
+        py::gil_scoped_release nogil;
+        cuda::gemm(c.data(), a.dev.data(), b.dev.data(), M, N, K, ta, tb, 1.0f, 0.0f,
+                   a.host.t.dim(1), b.host.t.dim(1), N);
+        cuda::synchronize();
+    }
+    return from_device(c, {M, N});
+}
+
+FArray cuda_conv2d(py::handle x_, py::handle k_, py::handle b_, py::handle strides,
+                   const std::string& padding, py::handle dilation, bool relu) {
+    DeviceIn x = to_device(x_, "x"), k = to_device(k_, "kernel");
+    ConvShape s = conv_shape(x.host, k.host, strides, padding, dilation);
+    DeviceIn b{In(), cuda::Buffer()};
+    if (!b_.is_none()) {
+        b = to_device(b_, "bias");
+        if (b.host.t.shape != std::vector<int64_t>{s.F})
+            value_error("Argument `bias` must have shape (" + std::to_string(s.F) + ",). Received: " +
+                        b.host.t.shape_str());
+    }
+    const int64_t K = s.KH * s.KW * s.C, rows = s.N * s.OH * s.OW;
+    cuda::Buffer col((size_t)(rows * K)), y((size_t)(rows * s.F));
+    {
+        py::gil_scoped_release nogil;
+        cuda::conv2d_forward(y.data(), col.data(), x.dev.data(), k.dev.data(),
+                             b_.is_none() ? nullptr : b.dev.data(), s, relu);
+        cuda::synchronize();
+    }
+    return from_device(y, {s.N, s.OH, s.OW, s.F});
+}
+
+py::tuple cuda_conv2d_backward(py::handle dy_, py::handle x_, py::handle k_, py::handle strides,
+                               const std::string& padding, py::handle dilation) {
+    DeviceIn dy = to_device(dy_, "dy"), x = to_device(x_, "x"), k = to_device(k_, "kernel");
+    ConvShape s = conv_shape(x.host, k.host, strides, padding, dilation);
+    check_dy(dy.host, {s.N, s.OH, s.OW, s.F});
+    const int64_t K = s.KH * s.KW * s.C, rows = s.N * s.OH * s.OW;
+    cuda::Buffer col((size_t)(rows * K)), dcol((size_t)(rows * K)), dx((size_t)x.host.t.numel()),
+        dk((size_t)(K * s.F)), db((size_t)s.F);
+    {
+        py::gil_scoped_release nogil;
+        cuda::conv2d_backward(dx.data(), dk.data(), db.data(), col.data(), dcol.data(), dy.dev.data(),
+                              x.dev.data(), k.dev.data(), s);
+        cuda::synchronize();
+    }
+    return py::make_tuple(from_device(dx, x.host.t.shape), from_device(dk, k.host.t.shape),
+                          from_device(db, {s.F}));
+}
+
+FArray cuda_max_pool2d(py::handle x_, py::handle pool_size, py::handle strides,
+                       const std::string& padding) {
+    DeviceIn x = to_device(x_, "x");
+    PoolShape s = pool_shape(x.host, pool_size, strides, padding);
+    cuda::Buffer y((size_t)(s.N * s.OH * s.OW * s.C));
+    {
+        py::gil_scoped_release nogil;
+        cuda::max_pool2d_forward(y.data(), x.dev.data(), s);
+        cuda::synchronize();
+    }
+    return from_device(y, {s.N, s.OH, s.OW, s.C});
+}
+
+FArray cuda_max_pool2d_backward(py::handle dy_, py::handle x_, py::handle pool_size,
+                                py::handle strides, const std::string& padding) {
+    DeviceIn dy = to_device(dy_, "dy"), x = to_device(x_, "x");
+    PoolShape s = pool_shape(x.host, pool_size, strides, padding);
+    check_dy(dy.host, {s.N, s.OH, s.OW, s.C});
+    cuda::Buffer dx((size_t)x.host.t.numel());
+    {
+        py::gil_scoped_release nogil;
+        cuda::max_pool2d_backward(dx.data(), dy.dev.data(), x.dev.data(), s);
+        cuda::synchronize();
+    }
+    return from_device(dx, x.host.t.shape);
+}
+
+int cuda_act(const std::string& name) {
+    if (name == "linear") return 0;
+    if (name == "relu") return 1;
+    if (name == "sigmoid") return 2;
+    if (name == "tanh") return 3;
+    value_error("The CUDA backend supports linear, relu, sigmoid and tanh. Received: '" + name + "'");
+}
+
+FArray cuda_activation(py::handle x_, const std::string& name) {
+    const int act = cuda_act(name);
+    DeviceIn x = to_device(x_, "x");
+    cuda::Buffer y((size_t)x.host.t.numel());
+    {
+        py::gil_scoped_release nogil;
+        cuda::activation_forward(y.data(), x.dev.data(), x.host.t.numel(), act);
+        cuda::synchronize();
+    }
+    return from_device(y, x.host.t.shape);
+}
+
+FArray cuda_activation_backward(py::handle dy_, py::handle x_, const std::string& name) {
+    const int act = cuda_act(name);
+    DeviceIn dy = to_device(dy_, "dy"), x = to_device(x_, "x");
+    require_same_shape(dy.host, "dy", x.host, "x");
+    cuda::Buffer dx((size_t)x.host.t.numel());
+    {
+        py::gil_scoped_release nogil;
+        cuda::activation_backward(dx.data(), dy.dev.data(), x.dev.data(), x.host.t.numel(), act);
+        cuda::synchronize();
+    }
+    return from_device(dx, x.host.t.shape);
+}
+
+FArray cuda_softmax(py::handle x_) {
+    DeviceIn x = to_device(x_, "x");
+    require_min_rank(x.host, "x", 1);
+    const int64_t cols = x.host.t.dim(-1), rows = cols ? x.host.t.numel() / cols : 0;
+    cuda::Buffer y((size_t)x.host.t.numel());
+    {
+        py::gil_scoped_release nogil;
+        cuda::softmax_forward(y.data(), x.dev.data(), rows, cols);
+        cuda::synchronize();
+    }
+    return from_device(y, x.host.t.shape);
+}
+
+py::tuple cuda_softmax_crossentropy(py::handle t_, py::handle z_) {
+    DeviceIn t = to_device(t_, "y_true"), z = to_device(z_, "logits");
+    LossDims d = loss_dims(t.host, z.host);
+    cuda::Buffer dz((size_t)z.host.t.numel()), probs((size_t)z.host.t.numel()), rl((size_t)d.rows);
+    std::vector<float> row_loss((size_t)d.rows);
+    {
+        py::gil_scoped_release nogil;
+        cuda::softmax_crossentropy(dz.data(), probs.data(), rl.data(), t.dev.data(), z.dev.data(),
+                                   d.rows, d.cols);
+        cuda::synchronize();
+        rl.download(row_loss.data(), row_loss.size());
+    }
+    double total = 0.0;
+    for (float v : row_loss) total += v;  // row order, as on the CPU
+    const float loss = d.rows ? (float)(total / (double)d.rows) : 0.0f;
+    return py::make_tuple(loss, from_device(dz, z.host.t.shape), from_device(probs, z.host.t.shape));
+}
+
+void cuda_adam(py::handle p_, py::handle g_, py::handle m_, py::handle v_, double lr, double b1,
+               double b2, double eps, int64_t step) {
+    In g = input(g_, "grad");
+    const int64_t n = g.t.numel();
+    Tensor p = inplace(p_, "param", n), m = inplace(m_, "m", n), v = inplace(v_, "v", n);
+    if (step < 1) value_error("Argument `step` must be >= 1. Received: " + std::to_string(step));
+    cuda::Buffer dp((size_t)n), dm((size_t)n), dv((size_t)n), dg((size_t)n);
+    dp.upload(p.data, (size_t)n);
+    dm.upload(m.data, (size_t)n);
+    dv.upload(v.data, (size_t)n);
+    dg.upload(g.t.data, (size_t)n);
+    {
+        py::gil_scoped_release nogil;
+        cuda::adam_update(dp.data(), dm.data(), dv.data(), dg.data(), n, (float)lr, (float)b1,
+                          (float)b2, (float)eps, step);
+        cuda::synchronize();
+    }
+    dp.download(p.data, (size_t)n);
+    dm.download(m.data, (size_t)n);
+    dv.download(v.data, (size_t)n);
+}
+#endif  // EMBER_CUDA
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -789,4 +982,36 @@ PYBIND11_MODULE(_core, m) {
           "momentum_buffer"_a = py::none(), "average_gradient"_a = py::none(),
           "learning_rate"_a = 0.001, "rho"_a = 0.9, "momentum"_a = 0.0, "epsilon"_a = 1e-7,
           "centered"_a = false);
+
+#ifdef EMBER_CUDA
+    m.attr("cuda_built") = true;
+    m.def("cuda_available", &cuda::available);
+    m.def("cuda_device_name", &cuda::device_name);
+    m.def("cuda_benchmark_gemm", [](int64_t M, int64_t N, int64_t K, int reps) {
+        if (M <= 0 || N <= 0 || K <= 0 || reps <= 0) value_error("sizes and reps must be positive");
+        py::gil_scoped_release nogil;
+        return cuda::benchmark_gemm(M, N, K, reps);
+    }, "M"_a, "N"_a, "K"_a, "reps"_a = 10);
+    m.def("cuda_matmul", &cuda_matmul, "a"_a, "b"_a, "transpose_a"_a = false, "transpose_b"_a = false);
+    m.def("cuda_conv2d", &cuda_conv2d, "x"_a, "kernel"_a, "bias"_a = py::none(),
+          "strides"_a = py::make_tuple(1, 1), "padding"_a = "valid",
+          "dilation_rate"_a = py::make_tuple(1, 1), "relu"_a = false);
+    m.def("cuda_conv2d_backward", &cuda_conv2d_backward, "dy"_a, "x"_a, "kernel"_a,
+          "strides"_a = py::make_tuple(1, 1), "padding"_a = "valid",
+          "dilation_rate"_a = py::make_tuple(1, 1));
+    m.def("cuda_max_pool2d", &cuda_max_pool2d, "x"_a, "pool_size"_a = py::make_tuple(2, 2),
+          "strides"_a = py::none(), "padding"_a = "valid");
+    m.def("cuda_max_pool2d_backward", &cuda_max_pool2d_backward, "dy"_a, "x"_a,
+          "pool_size"_a = py::make_tuple(2, 2), "strides"_a = py::none(), "padding"_a = "valid");
+    m.def("cuda_activation", &cuda_activation, "x"_a, "name"_a);
+    m.def("cuda_activation_backward", &cuda_activation_backward, "dy"_a, "x"_a, "name"_a);
+    m.def("cuda_softmax", &cuda_softmax, "x"_a);
+    m.def("cuda_softmax_crossentropy", &cuda_softmax_crossentropy, "y_true"_a, "logits"_a);
+    m.def("cuda_adam_update", &cuda_adam, "param"_a, "grad"_a, "m"_a, "v"_a,
+          "learning_rate"_a = 0.001, "beta_1"_a = 0.9, "beta_2"_a = 0.999, "epsilon"_a = 1e-7,
+          "step"_a = 1);
+#else
+    m.attr("cuda_built") = false;
+    m.def("cuda_available", []() { return false; });
+#endif
 }

@@ -18,7 +18,7 @@ def set_num_threads(n):
     _core.set_num_threads(n)
 
 
-from . import (activations, callbacks, datasets, layers, losses, metrics, models,  # noqa: E402
+from . import (activations, callbacks, cuda, datasets, layers, losses, metrics, models,  # noqa: E402
                ops, optimizers, utils)
 from .models import Sequential, load_model  # noqa: E402
 from .utils import set_random_seed, to_categorical  # noqa: E402
