@@ -34,20 +34,12 @@ def load_data(n):
 
 def bench_ember(x, y, xt, yt, batch, threads, steps, repeat):
     import ember
-    from ember import layers, models
     from ember.utils import to_categorical
     ember.set_num_threads(threads)
     ember.set_random_seed(0)
-    model = models.Sequential([
-        layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.Flatten(),
-        layers.Dense(64, activation="relu"),
-        layers.Dense(10, activation="softmax"),
-    ])
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+    from mnist import build_model  # the model of examples/mnist.py
+    model = build_model()
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     yc = to_categorical(y, 10)
     n = steps * batch

@@ -5,6 +5,7 @@ import hashlib
 import http.server
 import os
 import pathlib
+import sys
 import threading
 
 import numpy as np
@@ -17,6 +18,8 @@ from ember.datasets._idx import parse_idx
 from ember.utils import to_categorical
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "examples"))
+from mnist import build_model  # noqa: E402
 MNIST_T10K = pathlib.Path(os.environ.get("EMBER_SHARED_DIR", REPO.parent / "shared")) / "datasets" / "mnist-t10k"
 FASHION_DEBIAN = pathlib.Path("/usr/share/datasets/fashion-mnist")
 
@@ -217,15 +220,7 @@ def test_mismatched_counts_are_reported(tmp_path, ember_home):
 # ---------------------------------------------------------------- real data
 
 def _classic_convnet():
-    model = models.Sequential()
-    model.add(layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)))
-    model.add(layers.MaxPooling2D((2, 2)))
-    model.add(layers.Conv2D(64, (3, 3), activation="relu"))
-    model.add(layers.MaxPooling2D((2, 2)))
-    model.add(layers.Conv2D(64, (3, 3), activation="relu"))
-    model.add(layers.Flatten())
-    model.add(layers.Dense(64, activation="relu"))
-    model.add(layers.Dense(10, activation="softmax"))
+    model = build_model()  # examples/mnist.py: the program users run
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 

@@ -18,6 +18,14 @@ def _check_image(layer, input_shape):
                          f"channels). Received: {tuple(input_shape)}")
 
 
+def _check_fits(layer, input_shape, window):
+    """Raises before any weight is made when the window leaves no output."""
+    out = layer.compute_output_shape(tuple(input_shape))
+    if any(d is not None and d <= 0 for d in out[1:3]):
+        raise ValueError(f"{type(layer).__name__} window {window} does not fit input "
+                         f"{tuple(input_shape)} with padding '{layer.padding}'")
+
+
 def _check_data_format(data_format):
     if data_format not in (None, "channels_last"):
         raise ValueError(f"ember layers are channels_last (NHWC). Received: data_format={data_format!r}")
@@ -52,13 +60,11 @@ class Conv2D(_ActivationMixin, Layer):
 
     def build(self, input_shape):
         _check_image(self, input_shape)
+        _check_fits(self, input_shape, self.kernel_size)
         shape = self.kernel_size + (input_shape[-1], self.filters)
         self.kernel = self.add_weight("kernel", shape, self.kernel_initializer)
         self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) if self.use_bias else None
         super().build(input_shape)
-        if any(d is not None and d <= 0 for d in self.output_shape[1:3]):
-            raise ValueError(f"Conv2D kernel {self.kernel_size} does not fit input {tuple(input_shape)} "
-                             f"with padding '{self.padding}'")
 
     def compute_output_shape(self, input_shape):
         n, h, w, _ = input_shape
@@ -69,10 +75,7 @@ class Conv2D(_ActivationMixin, Layer):
     def call(self, x, training=False):
         pre = _core.conv2d(x, self.kernel.value, self.bias.value if self.use_bias else None,
                            self.strides, self.padding, self.dilation_rate, self._fused_relu)
-        y = pre if self._fused_relu else self._activate(pre, training)
-        if training:
-            self._cache = (x, pre, y)
-        return y
+        return self._finish(x, pre, training)
 
     def backward(self, dy):
         x, pre, y = self._cache
@@ -110,10 +113,8 @@ class _Pooling2D(Layer):
 
     def build(self, input_shape):
         _check_image(self, input_shape)
+        _check_fits(self, input_shape, self.pool_size)
         super().build(input_shape)
-        if any(d is not None and d <= 0 for d in self.output_shape[1:3]):
-            raise ValueError(f"{type(self).__name__} pool size {self.pool_size} does not fit input "
-                             f"{tuple(input_shape)} with padding '{self.padding}'")
 
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape

@@ -23,6 +23,14 @@ class _ActivationMixin:
             return pre
         return activations.forward(self.activation, pre)
 
+    def _finish(self, x, pre, training):
+        """Output from the kernel's result (already activated when the ReLU
+        was fused), keeping what backward needs when training."""
+        y = pre if self._fused_relu else self._activate(pre, training)
+        if training:
+            self._cache = (x, pre, y)
+        return y
+
     def _activation_grad(self, dy, pre, y):
         if self._emit_logits:
             return dy
@@ -56,10 +64,7 @@ class Dense(_ActivationMixin, Layer):
     def call(self, x, training=False):
         pre = _core.dense(x, self.kernel.value, self.bias.value if self.use_bias else None,
                           self._fused_relu)
-        y = pre if self._fused_relu else self._activate(pre, training)
-        if training:
-            self._cache = (x, pre, y)
-        return y
+        return self._finish(x, pre, training)
 
     def backward(self, dy):
         x, pre, y = self._cache
