@@ -157,7 +157,6 @@ void conv2d_backward(float* dx, float* dkernel, float* dbias, const float* dy, c
     const int64_t K = s.KH * s.KW * s.C, OHW = s.OH * s.OW, HWC = s.H * s.W * s.C;
     const int64_t chunk = conv_chunk(s), nchunks = (s.N + chunk - 1) / chunk;
     const bool pointwise = is_pointwise(s);
-    if (dx && !pointwise) std::memset(dx, 0, s.N * HWC * sizeof(float));
     if (s.N == 0 || OHW == 0 || s.F == 0) {
         if (dx) std::memset(dx, 0, s.N * HWC * sizeof(float));
         if (dkernel) std::memset(dkernel, 0, K * s.F * sizeof(float));
@@ -205,6 +204,8 @@ void conv2d_backward(float* dx, float* dkernel, float* dbias, const float* dy, c
                 float* dcol = scratch(kSlotTmp).get(rows * K);
                 gemm(dcol, dyc, kernel, rows, K, s.F, false, true, 1.0f, 0.0f, s.F, s.F, K,
                      gemm_threads);
+                // Zeroed chunk by chunk, right before col2im adds into it.
+                std::memset(dx + n0 * HWC, 0, nb * HWC * sizeof(float));
                 for (int64_t b = 0; b < nb; ++b) col2im(dx + (n0 + b) * HWC, dcol + b * OHW * K, s);
             }
         }
