@@ -31,15 +31,15 @@ void column_sums(double* out, int64_t M, int64_t C, F f) {
 
 void normalize(float* y, const float* x, const float* gamma, const float* beta,
                const float* mean, const float* var, int64_t M, int64_t C, float eps) {
-    std::vector<float> scale(C), shift(C);
-    for (int64_t c = 0; c < C; ++c) {
-        scale[c] = gamma[c] / std::sqrt(var[c] + eps);
-        shift[c] = beta[c] - mean[c] * scale[c];
-    }
+    // (x - mean) * scale + beta, as Keras computes it: folding the mean into
+    // the shift (x * scale + shift) cancels catastrophically when |mean| is
+    // large next to the spread.
+    std::vector<float> scale(C);
+    for (int64_t c = 0; c < C; ++c) scale[c] = gamma[c] / std::sqrt(var[c] + eps);
     const int nt = threads_for(M * C * 2);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t r = 0; r < M; ++r)
-        for (int64_t c = 0; c < C; ++c) y[r * C + c] = x[r * C + c] * scale[c] + shift[c];
+        for (int64_t c = 0; c < C; ++c) y[r * C + c] = (x[r * C + c] - mean[c]) * scale[c] + beta[c];
 }
 
 }  // namespace

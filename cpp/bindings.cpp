@@ -553,12 +553,12 @@ py::tuple sparse_cce_py(py::handle t_, py::handle p_, bool from_logits) {
 
 py::tuple dropout_py(py::handle x_, double rate, uint64_t seed) {
     In x = input(x_, "x");
-    const float r = finite_arg(rate, "rate", 0.0, 1.0);
-    if (r >= 1.0f) value_error("Argument `rate` must be in [0, 1). Received: " + std::to_string(rate));
+    finite_arg(rate, "rate", 0.0, 1.0);
+    if (rate >= 1.0) value_error("Argument `rate` must be in [0, 1). Received: " + std::to_string(rate));
     FArray y = output(x.t.shape), mask = output(x.t.shape);
     {
         py::gil_scoped_release nogil;
-        dropout_forward(ptr(y), ptr(mask), x.t.data, x.t.numel(), r, seed);
+        dropout_forward(ptr(y), ptr(mask), x.t.data, x.t.numel(), rate, seed);
     }
     return py::make_tuple(y, mask);
 }

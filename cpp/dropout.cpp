@@ -13,16 +13,17 @@ inline uint64_t mix(uint64_t z) {
 }
 }  // namespace
 
-void dropout_forward(float* y, float* mask, const float* x, int64_t n, float rate,
+void dropout_forward(float* y, float* mask, const float* x, int64_t n, double rate,
                      uint64_t seed) {
-    const float keep_scale = rate < 1.0f ? 1.0f / (1.0f - rate) : 0.0f;
+    const float keep_scale = rate < 1.0 ? (float)(1.0 / (1.0 - rate)) : 0.0f;
+    const float threshold = (float)rate;
     const uint64_t key = mix(seed + 0x9e3779b97f4a7c15ULL);
     const int nt = threads_for(n * 4);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t i = 0; i < n; ++i) {
         // 24 random bits give a uniform float in [0, 1).
         const float u = (float)(mix(key ^ (uint64_t)i) >> 40) * (1.0f / 16777216.0f);
-        mask[i] = u >= rate ? keep_scale : 0.0f;
+        mask[i] = u >= threshold ? keep_scale : 0.0f;
         y[i] = x[i] * mask[i];
     }
 }

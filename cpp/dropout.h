@@ -7,7 +7,9 @@
 namespace ember {
 
 // mask (n) = 1 / (1 - rate) where kept, 0 where dropped; y = x * mask.
-void dropout_forward(float* y, float* mask, const float* x, int64_t n, float rate,
+// The scale is computed in double from `rate`, so that rate 0.95 scales by
+// exactly 20 (float32 arithmetic would give 19.999996).
+void dropout_forward(float* y, float* mask, const float* x, int64_t n, double rate,
                      uint64_t seed);
 // dx = dy * mask.
 void dropout_backward(float* dx, const float* dy, const float* mask, int64_t n);

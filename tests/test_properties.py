@@ -214,3 +214,53 @@ def test_model_rejects_bad_data(x, y):
     _call(model.fit, x, y, epochs=1, verbose=0)
     _call(model.evaluate, x, y, verbose=0)
     _call(model.predict, x, verbose=0)
+
+
+@SETTINGS
+@given(st.integers(1, 6), st.integers(1, 5), st.integers(1, 5), st.integers(1, 4), st.integers(0, 2**32 - 1),
+       st.sampled_from([1e-3, 1.0, 1e3]))
+def test_batchnorm_gap_and_pooling_layers_match_numpy(n, h, w, c, seed, scale):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((n, h, w, c)) * scale).astype(np.float32)
+    gamma, beta = rng.standard_normal(c).astype(np.float32), rng.standard_normal(c).astype(np.float32)
+    mm, mv = np.zeros(c, np.float32), np.ones(c, np.float32)
+    y, mean, var = ops.batch_normalization(x, gamma, beta, mm, mv, training=True)
+    flat = x.astype(np.float64).reshape(-1, c)
+    close(mean, flat.mean(0))
+    close(var, flat.var(0))
+    close(y.reshape(-1, c), gamma * (flat - flat.mean(0)) / np.sqrt(flat.var(0) + 1e-3) + beta)
+    close(ops.global_avg_pool2d(x), x.astype(np.float64).mean(axis=(1, 2)))
+    close(ops.avg_pool2d(x, (1, 1)), x)
+
+
+@SETTINGS
+@given(st.integers(1, 30), st.integers(1, 8), st.integers(0, 2**32 - 1), st.booleans())
+def test_binary_crossentropy_and_mse_match_numpy(n, k, seed, from_logits):
+    rng = np.random.default_rng(seed)
+    t = (rng.random((n, k)) > 0.5).astype(np.float32)
+    z = (rng.standard_normal((n, k)) * rng.choice([0.1, 1.0, 20.0])).astype(np.float32)
+    p = z if from_logits else (1 / (1 + np.exp(-z.astype(np.float64)))).astype(np.float32)
+    loss, grad = ops.binary_crossentropy(t, p, from_logits=from_logits)
+    if from_logits:
+        z64 = z.astype(np.float64)
+        want = np.mean(np.maximum(z64, 0) - z64 * t + np.log1p(np.exp(-np.abs(z64))))
+    else:
+        # Clipped in float32, as Keras and ember do (1 - 1e-7 rounds to 1 - 1.19e-7).
+        q = np.clip(p, np.float32(1e-7), np.float32(1 - 1e-7)).astype(np.float64)
+        want = -np.mean(t * np.log(q) + (1 - t) * np.log(1 - q))
+    assert loss == pytest.approx(want, rel=1e-4, abs=1e-6)
+    assert np.isfinite(grad).all()
+    mse, dmse = ops.mean_squared_error(t, z)
+    assert mse == pytest.approx(float(np.mean((z.astype(np.float64) - t) ** 2)), rel=1e-5)
+    close(dmse, 2 * (z.astype(np.float64) - t) / t.size)
+
+
+@SETTINGS
+@given(st.integers(1, 2000), st.floats(0.0, 0.95), st.integers(0, 2**63 - 1))
+def test_dropout_mask_is_exact_and_seeded(n, rate, seed):
+    x = np.arange(n, dtype=np.float32) + 1
+    y, mask = ops.dropout(x, rate, seed)
+    kept = mask != 0
+    np.testing.assert_array_equal(mask[kept], np.float32(1 / (1 - rate)))
+    np.testing.assert_array_equal(y, x * mask)
+    assert np.array_equal(ops.dropout(x, rate, seed)[1], mask)
