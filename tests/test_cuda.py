@@ -7,14 +7,12 @@ import pytest
 import ember
 from ember import _core, ops
 
+from conftest import rand
+
 gpu = pytest.mark.skipif(not ember.cuda.is_available(),
                          reason="no CUDA device, or ember built without CUDA "
                                 f"(built with CUDA: {ember.cuda.built()})")
 pytestmark = pytest.mark.gpu
-
-
-def rand(rng, *shape):
-    return rng.standard_normal(shape).astype(np.float32)
 
 
 def close(a, b, rtol=1e-4):

@@ -409,15 +409,21 @@ class Sequential:
             bad = np.argwhere(~np.isfinite(arr.reshape(arr.shape[0], -1)))
             raise ValueError(f"`{name}` holds {len(bad)} NaN or infinite values; the first is in sample {bad[0][0]}.")
 
-    def _evaluate_arrays(self, x, y, batch_size):
+    def _evaluate_arrays(self, x, y, batch_size, bar=None):
+        """Loss and metrics over (x, y) in inference mode, batch by batch;
+        serves evaluate() and fit()'s validation."""
         ms = [metrics.get(m, self.loss, self.output_shape) for m in self._metric_specs]
         total, n = 0.0, x.shape[0]
-        for lo in range(0, n, batch_size):
-            hi = min(lo + batch_size, n)
+        steps = -(-n // batch_size)
+        for step in range(steps):
+            lo, hi = step * batch_size, min((step + 1) * batch_size, n)
             out = self._forward(x[lo:hi], training=False)
             total += self.loss.loss_and_grad(y[lo:hi], out)[0] * (hi - lo)
             for m in ms:
                 m.update_state(y[lo:hi], out)
+            if bar:
+                bar.update(step + 1, {"loss": total / hi, **{m.name: m.result() for m in ms}},
+                           finalize=step + 1 == steps)
         return {"loss": total / max(n, 1), **{m.name: m.result() for m in ms}}
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False,
@@ -427,23 +433,11 @@ class Sequential:
         x = self._prepare_x(x)
         y = self._prepare_y(y, x.shape[0])
         verbose = 1 if verbose == "auto" else int(verbose)
-        steps = -(-x.shape[0] // batch_size)
-        bar = utils.Progbar(steps, verbose=verbose) if verbose else None
-        ms = [metrics.get(m, self.loss, self.output_shape) for m in self._metric_specs]
-        total, n = 0.0, x.shape[0]
-        for step, lo in enumerate(range(0, n, batch_size)):
-            hi = min(lo + batch_size, n)
-            out = self._forward(x[lo:hi], training=False)
-            total += self.loss.loss_and_grad(y[lo:hi], out)[0] * (hi - lo)
-            for m in ms:
-                m.update_state(y[lo:hi], out)
-            if bar:
-                bar.update(step + 1, {"loss": total / hi, **{m.name: m.result() for m in ms}},
-                           finalize=step + 1 == steps)
-        result = {"loss": total / max(n, 1), **{m.name: m.result() for m in ms}}
+        bar = utils.Progbar(-(-x.shape[0] // batch_size), verbose=verbose) if verbose else None
+        result = self._evaluate_arrays(x, y, batch_size, bar)
         if return_dict:
             return result
-        return result["loss"] if not ms else list(result.values())
+        return result["loss"] if len(result) == 1 else list(result.values())
 
     def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
         batch_size = self._check_batch_size(batch_size)
