@@ -10,25 +10,6 @@ namespace ember {
 
 namespace {
 
-// out (C,) = sum over rows of f(row, c), summed per fixed block of
-// kReduceBlock rows in double, blocks added in order.
-template <class F>
-void column_sums(double* out, int64_t M, int64_t C, F f) {
-    const int64_t nblocks = (M + kReduceBlock - 1) / kReduceBlock;
-    std::vector<double> parts(nblocks * C, 0.0);
-    const int nt = threads_for(M * C * 2);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int64_t b = 0; b < nblocks; ++b) {
-        double* p = parts.data() + b * C;  // this block's own partial sums
-        const int64_t r1 = std::min(M, (b + 1) * kReduceBlock);
-        for (int64_t r = b * kReduceBlock; r < r1; ++r)
-            for (int64_t c = 0; c < C; ++c) p[c] += f(r, c);
-    }
-    for (int64_t c = 0; c < C; ++c) out[c] = 0.0;
-    for (int64_t b = 0; b < nblocks; ++b)
-        for (int64_t c = 0; c < C; ++c) out[c] += parts[b * C + c];
-}
-
 void normalize(float* y, const float* x, const float* gamma, const float* beta,
                const float* mean, const float* var, int64_t M, int64_t C, float eps) {
     // (x - mean) * scale + beta, as Keras computes it: folding the mean into
@@ -48,9 +29,9 @@ void batchnorm_forward_train(float* y, float* mean, float* var, float* moving_me
                              float* moving_var, const float* x, const float* gamma,
                              const float* beta, int64_t M, int64_t C, float momentum, float eps) {
     std::vector<double> sum(C), sq(C);
-    column_sums(sum.data(), M, C, [&](int64_t r, int64_t c) { return (double)x[r * C + c]; });
+    column_sums<double>(sum.data(), M, C, [&](int64_t r, int64_t c) { return (double)x[r * C + c]; });
     for (int64_t c = 0; c < C; ++c) mean[c] = M > 0 ? (float)(sum[c] / (double)M) : 0.0f;
-    column_sums(sq.data(), M, C, [&](int64_t r, int64_t c) {
+    column_sums<double>(sq.data(), M, C, [&](int64_t r, int64_t c) {
         const double d = (double)x[r * C + c] - (double)mean[c];
         return d * d;
     });
@@ -74,8 +55,8 @@ void batchnorm_backward(float* dx, float* dgamma, float* dbeta, const float* dy,
     std::vector<float> inv_std(C);
     for (int64_t c = 0; c < C; ++c) inv_std[c] = 1.0f / std::sqrt(var[c] + eps);
     std::vector<double> sdy(C), sdyx(C);
-    column_sums(sdy.data(), M, C, [&](int64_t r, int64_t c) { return (double)dy[r * C + c]; });
-    column_sums(sdyx.data(), M, C, [&](int64_t r, int64_t c) {
+    column_sums<double>(sdy.data(), M, C, [&](int64_t r, int64_t c) { return (double)dy[r * C + c]; });
+    column_sums<double>(sdyx.data(), M, C, [&](int64_t r, int64_t c) {
         return (double)dy[r * C + c] * ((double)x[r * C + c] - mean[c]) * inv_std[c];
     });
     std::vector<float> k1(C), k2(C), k3(C);

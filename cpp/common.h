@@ -3,8 +3,10 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstdlib>
 #include <new>
+#include <vector>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -41,6 +43,26 @@ inline int threads_for(int64_t work) {
 // Reductions split their input into blocks of this many rows, independent of
 // the thread count, and combine the block sums in block order.
 constexpr int64_t kReduceBlock = 256;
+
+// out (C,) = sum over the M rows of f(row, c), accumulated in Acc: each
+// fixed block of kReduceBlock rows is summed by one thread, then the block
+// sums are added in block order. The bits do not depend on the thread count.
+template <class Acc, class F>
+void column_sums(Acc* out, int64_t M, int64_t C, F f) {
+    const int64_t nblocks = (M + kReduceBlock - 1) / kReduceBlock;
+    std::vector<Acc> parts(nblocks * C, Acc(0));
+    const int nt = threads_for(M * C);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t b = 0; b < nblocks; ++b) {
+        Acc* p = parts.data() + b * C;  // this block's own partial sums
+        const int64_t r1 = std::min(M, (b + 1) * kReduceBlock);
+        for (int64_t r = b * kReduceBlock; r < r1; ++r)
+            for (int64_t c = 0; c < C; ++c) p[c] += f(r, c);
+    }
+    for (int64_t c = 0; c < C; ++c) out[c] = Acc(0);
+    for (int64_t b = 0; b < nblocks; ++b)
+        for (int64_t c = 0; c < C; ++c) out[c] += parts[b * C + c];
+}
 
 // A growable 64-byte-aligned buffer. Each thread owns a few of these (see
 // scratch()), so packing and im2col never share memory between threads.

@@ -25,19 +25,7 @@ void dense_backward(float* dx, float* dkernel, float* dbias, const float* dy, co
 }
 
 void column_sum(float* out, const float* x, int64_t M, int64_t C) {
-    const int64_t nblocks = (M + kReduceBlock - 1) / kReduceBlock;
-    std::vector<float> parts(nblocks * C, 0.0f);
-    const int nt = threads_for(M * C);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int64_t b = 0; b < nblocks; ++b) {
-        float* p = parts.data() + b * C;  // this block's own partial sums
-        const int64_t r1 = std::min(M, (b + 1) * kReduceBlock);
-        for (int64_t r = b * kReduceBlock; r < r1; ++r)
-            for (int64_t c = 0; c < C; ++c) p[c] += x[r * C + c];
-    }
-    for (int64_t c = 0; c < C; ++c) out[c] = 0.0f;
-    for (int64_t b = 0; b < nblocks; ++b)
-        for (int64_t c = 0; c < C; ++c) out[c] += parts[b * C + c];
+    column_sums<float>(out, M, C, [x, C](int64_t r, int64_t c) { return x[r * C + c]; });
 }
 
 }  // namespace ember

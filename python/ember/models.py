@@ -262,7 +262,8 @@ class Sequential:
         if self._fused:
             if self.loss.sparse:
                 loss, dout = _core.sparse_categorical_crossentropy(y, out, True)
-                probs = _core.softmax(out)
+                # Probabilities are only needed by the metrics.
+                probs = _core.softmax(out) if self._metric_specs else None
             else:
                 loss, dout, probs = _core.softmax_crossentropy(y, out)
         else:
