@@ -4,6 +4,7 @@ PyTorch beside it (same model, threads, batch, data) when it is installed.
     python bench/train.py                  # 2 threads, batch 64
     python bench/train.py --threads 1
     python bench/train.py --steps 300 --repeat 3
+    python bench/train.py --device cuda    # ember built with CUDA, on a GPU
 
 Uses Fashion-MNIST from Debian's dataset-fashion-mnist package when present,
 random images otherwise. Prints a table and the ember/PyTorch ratios.
@@ -32,7 +33,7 @@ def load_data(n):
     return x, y[:n].astype(np.int64), xt, yt.astype(np.int64), source
 
 
-def bench_ember(x, y, xt, yt, batch, threads, steps, repeat):
+def bench_ember(x, y, xt, yt, batch, threads, steps, repeat, device="cpu"):
     import ember
     from ember.utils import to_categorical
     ember.set_num_threads(threads)
@@ -41,6 +42,7 @@ def bench_ember(x, y, xt, yt, batch, threads, steps, repeat):
     from mnist import build_model  # the model of examples/mnist.py
     model = build_model()
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.to(device)
     yc = to_categorical(y, 10)
     n = steps * batch
     model.fit(x[:batch * 5], yc[:batch * 5], batch_size=batch, epochs=1, verbose=0)  # warm-up
@@ -57,16 +59,20 @@ def bench_ember(x, y, xt, yt, batch, threads, steps, repeat):
     return float(np.median(train)), float(np.median(infer))
 
 
-def bench_torch(x, y, xt, yt, batch, threads, steps, repeat):
+def bench_torch(x, y, xt, yt, batch, threads, steps, repeat, device="cpu"):
     import torch
     from torch import nn
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ImportError("PyTorch without CUDA")
+    dev = torch.device(device)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = nn.Sequential(
         nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(),
-        nn.Linear(576, 64), nn.ReLU(), nn.Linear(64, 10))
+        nn.Linear(576, 64), nn.ReLU(), nn.Linear(64, 10)).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()
     xs = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
@@ -80,7 +86,8 @@ def bench_torch(x, y, xt, yt, batch, threads, steps, repeat):
         for i in range(0, count, batch):
             idx = perm[i:i + batch]
             opt.zero_grad()
-            loss = loss_fn(model(xs[idx]), ys[idx])
+            # The batch is copied in each step, as ember's fit does.
+            loss = loss_fn(model(xs[idx].to(dev)), ys[idx].to(dev))
             loss.backward()
             opt.step()
 
@@ -89,6 +96,7 @@ def bench_torch(x, y, xt, yt, batch, threads, steps, repeat):
     for _ in range(repeat):
         t0 = time.perf_counter()
         epoch(n)
+        sync()
         train.append(n / (time.perf_counter() - t0))
     infer = []
     model.eval()
@@ -96,7 +104,7 @@ def bench_torch(x, y, xt, yt, batch, threads, steps, repeat):
         for _ in range(repeat):
             t0 = time.perf_counter()
             for i in range(0, len(xts), batch):
-                torch.softmax(model(xts[i:i + batch]), dim=1)
+                torch.softmax(model(xts[i:i + batch].to(dev)), dim=1).cpu()
             infer.append(len(xts) / (time.perf_counter() - t0))
     return float(np.median(train)), float(np.median(infer)), torch.__version__
 
@@ -108,17 +116,21 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=200, help="training steps per timed run")
     p.add_argument("--repeat", type=int, default=3, help="timed runs; the median is reported")
     p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="where both libraries run (cuda: ember built with CUDA, and a GPU)")
     args = p.parse_args(argv)
     x, y, xt, yt, source = load_data(args.steps * args.batch_size)
-    print(f"data: {source}; threads {args.threads}; batch {args.batch_size}; "
+    print(f"data: {source}; device {args.device}; threads {args.threads}; batch {args.batch_size}; "
           f"{args.steps} training steps x {args.repeat} runs; inference over {len(xt)} images")
-    rows = [("ember",) + bench_ember(x, y, xt, yt, args.batch_size, args.threads, args.steps, args.repeat)]
+    rows = [("ember",) + bench_ember(x, y, xt, yt, args.batch_size, args.threads, args.steps, args.repeat,
+                                          args.device)]
     if not args.no_torch:
         try:
-            tr, inf, version = bench_torch(x, y, xt, yt, args.batch_size, args.threads, args.steps, args.repeat)
+            tr, inf, version = bench_torch(x, y, xt, yt, args.batch_size, args.threads, args.steps,
+                                          args.repeat, args.device)
             rows.append((f"PyTorch {version}", tr, inf))
-        except ImportError:
-            print("PyTorch is not installed: ember only.", file=sys.stderr)
+        except ImportError as e:
+            print(f"PyTorch is not usable here ({e}): ember only.", file=sys.stderr)
     print(f"{'library':22s} {'train img/s':>12s} {'s/epoch(60k)':>13s} {'infer img/s':>12s}")
     for name, tr, inf in rows:
         print(f"{name:22s} {tr:12.0f} {60000 / tr:13.1f} {inf:12.0f}")

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -50,10 +51,34 @@ std::string shape_of(const py::array& a) {
 struct In {
     FArray arr;
     Tensor t;
+    const char* name = "";
+    bool present = false;  // false for an optional argument left None
+    py::object keep;       // a temporary copy this view points into
 };
+
+#ifdef EMBER_CUDA
+// A float32 array in GPU memory: a tensor on the 'cuda' device. Views made by
+// reshape share the buffer.
+struct DeviceArray {
+    std::shared_ptr<cuda::Buffer> buf;
+    std::vector<int64_t> shape;
+    int64_t numel() const { return Tensor{nullptr, shape}.numel(); }
+    float* data() const { return buf->data(); }
+};
+
+DeviceArray new_device_array(const std::vector<int64_t>& shape) {
+    DeviceArray d{nullptr, shape};
+    d.buf = std::make_shared<cuda::Buffer>((size_t)d.numel());
+    return d;
+}
+
+DeviceArray to_device_array(const In& host);
+#endif
 
 In input(py::handle obj, const char* name) {
     In in;
+    in.name = name;
+    in.present = true;
     if (FArray::check_(obj)) {
         // Already a C-contiguous float32 array: a view, no conversion call.
         in.arr = py::reinterpret_borrow<FArray>(obj);
@@ -63,6 +88,15 @@ In input(py::handle obj, const char* name) {
     }
     if (obj.is_none()) throw py::type_error(std::string("Argument `") + name +
                                             "` must be a float32 array. Received: None");
+#ifdef EMBER_CUDA
+    if (py::isinstance<DeviceArray>(obj)) {
+        const DeviceArray& d = obj.cast<const DeviceArray&>();
+        in.t.data = d.data();
+        in.t.shape = d.shape;
+        in.t.device = Device::CUDA;
+        return in;
+    }
+#endif
     py::array a;
     if (py::isinstance<py::array>(obj)) {
         a = py::reinterpret_borrow<py::array>(obj);
@@ -90,6 +124,15 @@ In input(py::handle obj, const char* name) {
 // An array the kernel updates in place: it must already be a writable,
 // C-contiguous float32 array (a converted copy would silently drop updates).
 Tensor inplace(py::handle obj, const char* name, int64_t numel) {
+#ifdef EMBER_CUDA
+    if (py::isinstance<DeviceArray>(obj)) {
+        const DeviceArray& d = obj.cast<const DeviceArray&>();
+        if (d.numel() != numel)
+            value_error(std::string("Argument `") + name + "` must have " + std::to_string(numel) +
+                        " elements. Received: shape " + Tensor{nullptr, d.shape}.shape_str());
+        return Tensor{d.data(), d.shape, Device::CUDA};
+    }
+#endif
     if (!py::isinstance<py::array>(obj))
         throw py::type_error(std::string("Argument `") + name +
                              "` must be a float32 NumPy array updated in place. Received: " +
@@ -117,6 +160,65 @@ FArray output(const std::vector<int64_t>& shape) {
 }
 
 float* ptr(FArray& a) { return a.mutable_data(); }
+
+// A new result on `dev`: a NumPy array, or a DeviceArray on the GPU.
+struct Out {
+    py::object obj;
+    float* p = nullptr;
+};
+
+Out output(const std::vector<int64_t>& shape, Device dev) {
+    Out o;
+#ifdef EMBER_CUDA
+    if (dev == Device::CUDA) {
+        DeviceArray d = new_device_array(shape);
+        o.p = d.data();
+        o.obj = py::cast(std::move(d));
+        return o;
+    }
+#endif
+    FArray a = output(shape);
+    o.p = ptr(a);
+    o.obj = std::move(a);
+    return o;
+}
+
+py::object none_or(bool keep, const Out& o) { return keep ? o.obj : py::none(); }
+
+// The device every present tensor argument is on; all must agree.
+Device device_of(std::initializer_list<const In*> args) {
+    const In* first = nullptr;
+    for (const In* a : args) {
+        if (!a->present) continue;
+        if (!first) first = a;
+        else if (a->t.device != first->t.device)
+            value_error(std::string("All tensor arguments must be on one device. Received: `") +
+                        first->name + "` on " + device_name(first->t.device) + " and `" + a->name +
+                        "` on " + device_name(a->t.device));
+    }
+    return first ? first->t.device : Device::CPU;
+}
+
+// Targets (labels) may be NumPy arrays whatever the device: they are copied
+// to the GPU when the predictions are there.
+void move_like(In& t, Device dev) {
+#ifdef EMBER_CUDA
+    if (dev == Device::CUDA && t.t.device == Device::CPU) {
+        DeviceArray d = to_device_array(t);
+        t.t.data = d.data();
+        t.t.device = Device::CUDA;
+        t.keep = py::cast(std::move(d));
+    }
+#endif
+}
+
+// The kernel of `call` on dev: cuda::call on the GPU, ember::call on the CPU
+// (the two backends share names and arguments).
+#ifdef EMBER_CUDA
+#define EMBER_ON(dev, call) ((dev) == Device::CUDA ? cuda::call : ember::call)
+#else
+#define EMBER_ON(dev, call) (ember::call)
+#endif
 
 void require_rank(const In& in, const char* name, int rank) {
     if (in.t.rank() != rank)
@@ -172,43 +274,51 @@ float finite_arg(double v, const char* name, double lo, double hi) {
     return (float)v;
 }
 
-void require_cpu(const Tensor& t) {
-    if (t.device != Device::CPU) value_error("this operation runs on the cpu device only");
+void require_cpu(const In& in, const char* what) {
+    if (in.t.device != Device::CPU)
+        value_error(std::string(what) + " runs on the cpu device only. Received: `" + in.name +
+                    "` on " + device_name(in.t.device));
 }
 
 // ---------------------------------------------------------------- GEMM
 
-FArray matmul(py::handle a_, py::handle b_, bool ta, bool tb, double alpha, double beta,
-              py::handle c_, bool naive) {
+py::object matmul(py::handle a_, py::handle b_, bool ta, bool tb, double alpha, double beta,
+                  py::handle c_, bool naive) {
     In a = input(a_, "a"), b = input(b_, "b");
     require_rank(a, "a", 2);
     require_rank(b, "b", 2);
-    require_cpu(a.t);
     const int64_t M = ta ? a.t.dim(1) : a.t.dim(0), K = ta ? a.t.dim(0) : a.t.dim(1);
     const int64_t Kb = tb ? b.t.dim(1) : b.t.dim(0), N = tb ? b.t.dim(0) : b.t.dim(1);
     if (K != Kb)
         value_error("Inner dimensions of `a` and `b` must match. Received: a " + a.t.shape_str() +
                     (ta ? " (transposed)" : "") + " and b " + b.t.shape_str() +
                     (tb ? " (transposed)" : ""));
-    FArray c = output({M, N});
+    In ci;
     if (beta != 0.0) {
         if (c_.is_none()) value_error("Argument `c` is required when beta != 0. Received: None");
-        In ci = input(c_, "c");
+        ci = input(c_, "c");
         if (ci.t.shape != std::vector<int64_t>{M, N})
             value_error("Argument `c` must have shape (" + std::to_string(M) + ", " +
                         std::to_string(N) + "). Received: " + ci.t.shape_str());
-        std::memcpy(ptr(c), ci.t.data, M * N * sizeof(float));
     }
-    {
-        py::gil_scoped_release nogil;
-        if (naive)
-            gemm_naive(ptr(c), a.t.data, b.t.data, M, N, K, ta, tb, (float)alpha, (float)beta,
-                       a.t.dim(1), b.t.dim(1), N);
+    const Device dev = device_of({&a, &b, &ci});
+    if (naive) require_cpu(a, "matmul_naive");
+    Out c = output({M, N}, dev);
+    py::gil_scoped_release nogil;
+    if (beta != 0.0) {
+#ifdef EMBER_CUDA
+        if (dev == Device::CUDA) cuda::copy_on_device(c.p, ci.t.data, M * N * sizeof(float));
         else
-            gemm(ptr(c), a.t.data, b.t.data, M, N, K, ta, tb, (float)alpha, (float)beta,
-                 a.t.dim(1), b.t.dim(1), N);
+#endif
+            std::memcpy(c.p, ci.t.data, M * N * sizeof(float));
     }
-    return c;
+    if (naive)
+        gemm_naive(c.p, a.t.data, b.t.data, M, N, K, ta, tb, (float)alpha, (float)beta, a.t.dim(1),
+                   b.t.dim(1), N);
+    else
+        EMBER_ON(dev, gemm(c.p, a.t.data, b.t.data, M, N, K, ta, tb, (float)alpha, (float)beta,
+                           a.t.dim(1), b.t.dim(1), N));
+    return c.obj;
 }
 
 // ---------------------------------------------------------------- Dense
@@ -229,40 +339,49 @@ DenseDims dense_dims(const In& x, const In& kernel) {
     return {N, I, kernel.t.dim(1)};
 }
 
-FArray dense(py::handle x_, py::handle k_, py::handle b_, bool relu) {
-    In x = input(x_, "x"), k = input(k_, "kernel");
-    DenseDims d = dense_dims(x, k);
+// An optional bias (C,): absent when None.
+In bias_arg(py::handle b_, int64_t C) {
     In b;
     if (!b_.is_none()) {
         b = input(b_, "bias");
-        if (b.t.shape != std::vector<int64_t>{d.O})
-            value_error("Argument `bias` must have shape (" + std::to_string(d.O) +
-                        ",). Received: " + b.t.shape_str());
+        if (b.t.shape != std::vector<int64_t>{C})
+            value_error("Argument `bias` must have shape (" + std::to_string(C) + ",). Received: " +
+                        b.t.shape_str());
     }
+    return b;
+}
+
+py::object dense(py::handle x_, py::handle k_, py::handle b_, bool relu) {
+    In x = input(x_, "x"), k = input(k_, "kernel");
+    DenseDims d = dense_dims(x, k);
+    In b = bias_arg(b_, d.O);
+    const Device dev = device_of({&x, &k, &b});
     std::vector<int64_t> shape = x.t.shape;
     shape.back() = d.O;
-    FArray y = output(shape);
+    Out y = output(shape, dev);
     py::gil_scoped_release nogil;
-    dense_forward(ptr(y), x.t.data, k.t.data, b_.is_none() ? nullptr : b.t.data, d.N, d.I, d.O, relu);
-    return y;
+    EMBER_ON(dev, dense_forward(y.p, x.t.data, k.t.data, b.present ? b.t.data : nullptr, d.N, d.I,
+                                d.O, relu));
+    return y.obj;
 }
 
 py::tuple dense_backward_py(py::handle dy_, py::handle x_, py::handle k_, bool use_bias) {
     In dy = input(dy_, "dy"), x = input(x_, "x"), k = input(k_, "kernel");
     DenseDims d = dense_dims(x, k);
+    const Device dev = device_of({&dy, &x, &k});
     std::vector<int64_t> yshape = x.t.shape;
     yshape.back() = d.O;
     if (dy.t.shape != yshape)
         value_error("Argument `dy` must have the output's shape " + Tensor{nullptr, yshape}.shape_str() +
                     ". Received: " + dy.t.shape_str());
-    FArray dx = output(x.t.shape), dk = output(k.t.shape);
-    FArray db = output({use_bias ? d.O : 0});
+    Out dx = output(x.t.shape, dev), dk = output(k.t.shape, dev);
+    Out db = output({use_bias ? d.O : 0}, dev);
     {
         py::gil_scoped_release nogil;
-        dense_backward(ptr(dx), ptr(dk), use_bias ? ptr(db) : nullptr, dy.t.data, x.t.data,
-                       k.t.data, d.N, d.I, d.O);
+        EMBER_ON(dev, dense_backward(dx.p, dk.p, use_bias ? db.p : nullptr, dy.t.data, x.t.data,
+                                     k.t.data, d.N, d.I, d.O));
     }
-    return py::make_tuple(dx, dk, use_bias ? py::object(db) : py::object(py::none()));
+    return py::make_tuple(dx.obj, dk.obj, none_or(use_bias, db));
 }
 
 // ---------------------------------------------------------------- Conv2D
@@ -294,27 +413,23 @@ ConvShape conv_shape(const In& x, const In& k, py::handle strides, const std::st
     return s;
 }
 
-FArray conv2d(py::handle x_, py::handle k_, py::handle b_, py::handle strides,
-              const std::string& padding, py::handle dilation, bool relu, bool naive) {
+py::object conv2d(py::handle x_, py::handle k_, py::handle b_, py::handle strides,
+                  const std::string& padding, py::handle dilation, bool relu, bool naive) {
     In x = input(x_, "x"), k = input(k_, "kernel");
     ConvShape s = conv_shape(x, k, strides, padding, dilation);
-    In b;
-    if (!b_.is_none()) {
-        b = input(b_, "bias");
-        if (b.t.shape != std::vector<int64_t>{s.F})
-            value_error("Argument `bias` must have shape (" + std::to_string(s.F) +
-                        ",). Received: " + b.t.shape_str());
-    }
-    FArray y = output({s.N, s.OH, s.OW, s.F});
+    In b = bias_arg(b_, s.F);
+    const Device dev = device_of({&x, &k, &b});
+    if (naive) require_cpu(x, "conv2d_naive");
+    Out y = output({s.N, s.OH, s.OW, s.F}, dev);
     py::gil_scoped_release nogil;
-    const float* bias = b_.is_none() ? nullptr : b.t.data;
+    const float* bias = b.present ? b.t.data : nullptr;
     if (naive) {
-        conv2d_forward_naive(ptr(y), x.t.data, k.t.data, bias, s);
-        if (relu) activation_forward(ptr(y), ptr(y), y.size(), Act::Relu, 0.0f);
+        conv2d_forward_naive(y.p, x.t.data, k.t.data, bias, s);
+        if (relu) activation_forward(y.p, y.p, s.N * s.OH * s.OW * s.F, Act::Relu, 0.0f);
     } else {
-        conv2d_forward(ptr(y), x.t.data, k.t.data, bias, s, relu);
+        EMBER_ON(dev, conv2d_forward(y.p, x.t.data, k.t.data, bias, s, relu));
     }
-    return y;
+    return y.obj;
 }
 
 py::tuple conv2d_backward_py(py::handle dy_, py::handle x_, py::handle k_, py::handle strides,
@@ -334,18 +449,19 @@ py::tuple conv2d_backward_py(py::handle dy_, py::handle x_, py::handle k_, py::h
                         Tensor{nullptr, yshape}.shape_str() + ". Received: " + relu_y.t.shape_str());
         if (naive) value_error("The naive reference takes no `relu_output`.");
     }
-    FArray dx = output(need_dx ? x.t.shape : std::vector<int64_t>{0});
-    FArray dk = output(k.t.shape), db = output({use_bias ? s.F : 0});
+    const Device dev = device_of({&dy, &x, &k, &relu_y});
+    if (naive) require_cpu(x, "conv2d_backward_naive");
+    Out dx = output(need_dx ? x.t.shape : std::vector<int64_t>{0}, dev);
+    Out dk = output(k.t.shape, dev), db = output({use_bias ? s.F : 0}, dev);
     {
         py::gil_scoped_release nogil;
-        float* dxp = need_dx ? ptr(dx) : nullptr;
-        float* dbp = use_bias ? ptr(db) : nullptr;
-        if (naive) conv2d_backward_naive(dxp, ptr(dk), dbp, dy.t.data, x.t.data, k.t.data, s);
-        else conv2d_backward(dxp, ptr(dk), dbp, dy.t.data, x.t.data, k.t.data, s,
-                             relu_y_.is_none() ? nullptr : relu_y.t.data);
+        float* dxp = need_dx ? dx.p : nullptr;
+        float* dbp = use_bias ? db.p : nullptr;
+        if (naive) conv2d_backward_naive(dxp, dk.p, dbp, dy.t.data, x.t.data, k.t.data, s);
+        else EMBER_ON(dev, conv2d_backward(dxp, dk.p, dbp, dy.t.data, x.t.data, k.t.data, s,
+                                           relu_y.present ? relu_y.t.data : nullptr));
     }
-    return py::make_tuple(need_dx ? py::object(dx) : py::object(py::none()), dk,
-                          use_bias ? py::object(db) : py::object(py::none()));
+    return py::make_tuple(none_or(need_dx, dx), dk.obj, none_or(use_bias, db));
 }
 
 // ---------------------------------------------------------------- Pooling
@@ -373,46 +489,52 @@ void check_dy(const In& dy, const std::vector<int64_t>& shape) {
                     ". Received: " + dy.t.shape_str());
 }
 
-FArray pool2d(py::handle x_, py::handle pool_size, py::handle strides, const std::string& padding,
-              bool is_max) {
+py::object pool2d(py::handle x_, py::handle pool_size, py::handle strides, const std::string& padding,
+                  bool is_max) {
     In x = input(x_, "x");
     PoolShape s = pool_shape(x, pool_size, strides, padding);
-    FArray y = output({s.N, s.OH, s.OW, s.C});
+    const Device dev = x.t.device;
+    Out y = output({s.N, s.OH, s.OW, s.C}, dev);
     py::gil_scoped_release nogil;
-    if (is_max) max_pool2d_forward(ptr(y), x.t.data, s);
-    else avg_pool2d_forward(ptr(y), x.t.data, s);
-    return y;
+    if (is_max) EMBER_ON(dev, max_pool2d_forward(y.p, x.t.data, s));
+    else EMBER_ON(dev, avg_pool2d_forward(y.p, x.t.data, s));
+    return y.obj;
 }
 
-FArray pool2d_backward(py::handle dy_, py::handle x_, py::handle pool_size, py::handle strides,
-                       const std::string& padding, bool is_max, bool relu_input = false) {
+py::object pool2d_backward(py::handle dy_, py::handle x_, py::handle pool_size, py::handle strides,
+                           const std::string& padding, bool is_max, bool relu_input = false) {
     In dy = input(dy_, "dy"), x = input(x_, "x");
     PoolShape s = pool_shape(x, pool_size, strides, padding);
     check_dy(dy, {s.N, s.OH, s.OW, s.C});
-    FArray dx = output(x.t.shape);
+    const Device dev = device_of({&dy, &x});
+    Out dx = output(x.t.shape, dev);
     py::gil_scoped_release nogil;
-    if (is_max) max_pool2d_backward(ptr(dx), dy.t.data, x.t.data, s, relu_input);
-    else avg_pool2d_backward(ptr(dx), dy.t.data, s);
-    return dx;
+    if (is_max) EMBER_ON(dev, max_pool2d_backward(dx.p, dy.t.data, x.t.data, s, relu_input));
+    else EMBER_ON(dev, avg_pool2d_backward(dx.p, dy.t.data, s));
+    return dx.obj;
 }
 
-FArray global_avg_pool(py::handle x_) {
+py::object global_avg_pool(py::handle x_) {
     In x = input(x_, "x");
     require_rank(x, "x", 4);
-    FArray y = output({x.t.dim(0), x.t.dim(3)});
+    const Device dev = x.t.device;
+    Out y = output({x.t.dim(0), x.t.dim(3)}, dev);
     py::gil_scoped_release nogil;
-    global_avg_pool2d_forward(ptr(y), x.t.data, x.t.dim(0), x.t.dim(1), x.t.dim(2), x.t.dim(3));
-    return y;
+    EMBER_ON(dev, global_avg_pool2d_forward(y.p, x.t.data, x.t.dim(0), x.t.dim(1), x.t.dim(2),
+                                            x.t.dim(3)));
+    return y.obj;
 }
 
-FArray global_avg_pool_backward(py::handle dy_, py::handle x_) {
+py::object global_avg_pool_backward(py::handle dy_, py::handle x_) {
     In dy = input(dy_, "dy"), x = input(x_, "x");
     require_rank(x, "x", 4);
     check_dy(dy, {x.t.dim(0), x.t.dim(3)});
-    FArray dx = output(x.t.shape);
+    const Device dev = device_of({&dy, &x});
+    Out dx = output(x.t.shape, dev);
     py::gil_scoped_release nogil;
-    global_avg_pool2d_backward(ptr(dx), dy.t.data, x.t.dim(0), x.t.dim(1), x.t.dim(2), x.t.dim(3));
-    return dx;
+    EMBER_ON(dev, global_avg_pool2d_backward(dx.p, dy.t.data, x.t.dim(0), x.t.dim(1), x.t.dim(2),
+                                             x.t.dim(3)));
+    return dx.obj;
 }
 
 // ---------------------------------------------------------------- Activations
@@ -429,54 +551,59 @@ Act act_arg(const std::string& name) {
                 "'. Expected one of: linear, relu, sigmoid, tanh, leaky_relu, elu, gelu, softmax");
 }
 
-FArray activation(py::handle x_, const std::string& name, double alpha) {
+py::object activation(py::handle x_, const std::string& name, double alpha) {
     In x = input(x_, "x");
     Act act = act_arg(name);
-    FArray y = output(x.t.shape);
+    const Device dev = x.t.device;
+    Out y = output(x.t.shape, dev);
     py::gil_scoped_release nogil;
-    activation_forward(ptr(y), x.t.data, x.t.numel(), act, (float)alpha);
-    return y;
+    EMBER_ON(dev, activation_forward(y.p, x.t.data, x.t.numel(), act, (float)alpha));
+    return y.obj;
 }
 
-FArray activation_backward_py(py::handle dy_, py::handle x_, const std::string& name,
-                              double alpha) {
+py::object activation_backward_py(py::handle dy_, py::handle x_, const std::string& name,
+                                  double alpha) {
     In dy = input(dy_, "dy"), x = input(x_, "x");
     Act act = act_arg(name);
     require_same_shape(dy, "dy", x, "x");
-    FArray dx = output(x.t.shape);
+    const Device dev = device_of({&dy, &x});
+    Out dx = output(x.t.shape, dev);
     py::gil_scoped_release nogil;
-    activation_backward(ptr(dx), dy.t.data, x.t.data, x.t.numel(), act, (float)alpha);
-    return dx;
+    EMBER_ON(dev, activation_backward(dx.p, dy.t.data, x.t.data, x.t.numel(), act, (float)alpha));
+    return dx.obj;
 }
 
-FArray relu_grad_from_output(py::handle dy_, py::handle y_) {
+py::object relu_grad_from_output(py::handle dy_, py::handle y_) {
     In dy = input(dy_, "dy"), y = input(y_, "y");
     require_same_shape(dy, "dy", y, "y");
-    FArray dx = output(y.t.shape);
+    const Device dev = device_of({&dy, &y});
+    Out dx = output(y.t.shape, dev);
     py::gil_scoped_release nogil;
-    relu_backward_from_output(ptr(dx), dy.t.data, y.t.data, y.t.numel());
-    return dx;
+    EMBER_ON(dev, relu_backward_from_output(dx.p, dy.t.data, y.t.data, y.t.numel()));
+    return dx.obj;
 }
 
-FArray softmax(py::handle x_) {
+py::object softmax(py::handle x_) {
     In x = input(x_, "x");
     require_min_rank(x, "x", 1);
     const int64_t cols = x.t.dim(-1), rows = cols ? x.t.numel() / cols : 0;
-    FArray y = output(x.t.shape);
+    const Device dev = x.t.device;
+    Out y = output(x.t.shape, dev);
     py::gil_scoped_release nogil;
-    softmax_forward(ptr(y), x.t.data, rows, cols);
-    return y;
+    EMBER_ON(dev, softmax_forward(y.p, x.t.data, rows, cols));
+    return y.obj;
 }
 
-FArray softmax_backward_py(py::handle dy_, py::handle x_) {
+py::object softmax_backward_py(py::handle dy_, py::handle x_) {
     In dy = input(dy_, "dy"), x = input(x_, "x");
     require_min_rank(x, "x", 1);
     require_same_shape(dy, "dy", x, "x");
     const int64_t cols = x.t.dim(-1), rows = cols ? x.t.numel() / cols : 0;
-    FArray dx = output(x.t.shape);
+    const Device dev = device_of({&dy, &x});
+    Out dx = output(x.t.shape, dev);
     py::gil_scoped_release nogil;
-    softmax_backward(ptr(dx), dy.t.data, x.t.data, rows, cols);
-    return dx;
+    EMBER_ON(dev, softmax_backward(dx.p, dy.t.data, x.t.data, rows, cols));
+    return dx.obj;
 }
 
 // ---------------------------------------------------------------- Losses
@@ -494,32 +621,42 @@ LossDims loss_dims(const In& t, const In& p) {
 py::tuple loss_py(py::handle t_, py::handle p_, const std::string& kind, bool from_logits) {
     In t = input(t_, "y_true"), p = input(p_, "y_pred");
     LossDims d = loss_dims(t, p);
-    FArray dp = output(p.t.shape);
+    if (kind != "categorical_crossentropy" && kind != "binary_crossentropy" &&
+        kind != "mean_squared_error")
+        value_error("Argument `kind` must be categorical_crossentropy, binary_crossentropy or "
+                    "mean_squared_error. Received: '" + kind + "'");
+    const Device dev = p.t.device;
+    move_like(t, dev);
+    Out dp = output(p.t.shape, dev);
     float loss;
     {
         py::gil_scoped_release nogil;
         if (kind == "categorical_crossentropy") {
-            if (from_logits) loss = softmax_crossentropy(ptr(dp), nullptr, t.t.data, p.t.data, d.rows, d.cols);
-            else loss = categorical_crossentropy(ptr(dp), t.t.data, p.t.data, d.rows, d.cols);
+            if (from_logits)
+                loss = EMBER_ON(dev, softmax_crossentropy(dp.p, nullptr, t.t.data, p.t.data, d.rows, d.cols));
+            else
+                loss = EMBER_ON(dev, categorical_crossentropy(dp.p, t.t.data, p.t.data, d.rows, d.cols));
         } else if (kind == "binary_crossentropy") {
-            loss = binary_crossentropy(ptr(dp), t.t.data, p.t.data, d.rows, d.cols, from_logits);
+            loss = EMBER_ON(dev, binary_crossentropy(dp.p, t.t.data, p.t.data, d.rows, d.cols, from_logits));
         } else {
-            loss = mean_squared_error(ptr(dp), t.t.data, p.t.data, d.rows, d.cols);
+            loss = EMBER_ON(dev, mean_squared_error(dp.p, t.t.data, p.t.data, d.rows, d.cols));
         }
     }
-    return py::make_tuple(loss, dp);
+    return py::make_tuple(loss, dp.obj);
 }
 
 py::tuple softmax_crossentropy_py(py::handle t_, py::handle z_) {
     In t = input(t_, "y_true"), z = input(z_, "logits");
     LossDims d = loss_dims(t, z);
-    FArray dz = output(z.t.shape), probs = output(z.t.shape);
+    const Device dev = z.t.device;
+    move_like(t, dev);
+    Out dz = output(z.t.shape, dev), probs = output(z.t.shape, dev);
     float loss;
     {
         py::gil_scoped_release nogil;
-        loss = softmax_crossentropy(ptr(dz), ptr(probs), t.t.data, z.t.data, d.rows, d.cols);
+        loss = EMBER_ON(dev, softmax_crossentropy(dz.p, probs.p, t.t.data, z.t.data, d.rows, d.cols));
     }
-    return py::make_tuple(loss, dz, probs);
+    return py::make_tuple(loss, dz.obj, probs.obj);
 }
 
 py::tuple sparse_cce_py(py::handle t_, py::handle p_, bool from_logits) {
@@ -540,13 +677,15 @@ py::tuple sparse_cce_py(py::handle t_, py::handle p_, bool from_logits) {
         if (lab[r] < 0 || lab[r] >= cols)
             value_error("Label " + std::to_string(lab[r]) + " at index " + std::to_string(r) +
                         " is out of range for " + std::to_string(cols) + " classes.");
-    FArray dp = output(p.t.shape);
+    const Device dev = p.t.device;
+    Out dp = output(p.t.shape, dev);
     float loss;
     {
         py::gil_scoped_release nogil;
-        loss = sparse_categorical_crossentropy(ptr(dp), lab, p.t.data, rows, cols, from_logits);
+        // Labels stay on the host here; the CUDA version copies them over.
+        loss = EMBER_ON(dev, sparse_categorical_crossentropy(dp.p, lab, p.t.data, rows, cols, from_logits));
     }
-    return py::make_tuple(loss, dp);
+    return py::make_tuple(loss, dp.obj);
 }
 
 // ---------------------------------------------------------------- Dropout, BatchNorm
@@ -555,21 +694,23 @@ py::tuple dropout_py(py::handle x_, double rate, uint64_t seed) {
     In x = input(x_, "x");
     finite_arg(rate, "rate", 0.0, 1.0);
     if (rate >= 1.0) value_error("Argument `rate` must be in [0, 1). Received: " + std::to_string(rate));
-    FArray y = output(x.t.shape), mask = output(x.t.shape);
+    const Device dev = x.t.device;
+    Out y = output(x.t.shape, dev), mask = output(x.t.shape, dev);
     {
         py::gil_scoped_release nogil;
-        dropout_forward(ptr(y), ptr(mask), x.t.data, x.t.numel(), rate, seed);
+        EMBER_ON(dev, dropout_forward(y.p, mask.p, x.t.data, x.t.numel(), rate, seed));
     }
-    return py::make_tuple(y, mask);
+    return py::make_tuple(y.obj, mask.obj);
 }
 
-FArray dropout_backward_py(py::handle dy_, py::handle mask_) {
+py::object dropout_backward_py(py::handle dy_, py::handle mask_) {
     In dy = input(dy_, "dy"), m = input(mask_, "mask");
     require_same_shape(dy, "dy", m, "mask");
-    FArray dx = output(dy.t.shape);
+    const Device dev = device_of({&dy, &m});
+    Out dx = output(dy.t.shape, dev);
     py::gil_scoped_release nogil;
-    dropout_backward(ptr(dx), dy.t.data, m.t.data, dy.t.numel());
-    return dx;
+    EMBER_ON(dev, dropout_backward(dx.p, dy.t.data, m.t.data, dy.t.numel()));
+    return dx.obj;
 }
 
 int64_t channels(const In& x) {
@@ -583,26 +724,36 @@ void require_vec(const In& v, const char* name, int64_t C) {
                     ",). Received: " + v.t.shape_str());
 }
 
+// An in-place argument must be where the tensors are.
+void require_on(const Tensor& t, const char* name, Device dev) {
+    if (t.data && t.device != dev)
+        value_error(std::string("Argument `") + name + "` is on " + device_name(t.device) +
+                    " but the other arguments are on " + device_name(dev));
+}
+
 py::tuple bn_train(py::handle x_, py::handle g_, py::handle b_, py::handle mm_, py::handle mv_,
                    double momentum, double eps) {
     In x = input(x_, "x"), g = input(g_, "gamma"), b = input(b_, "beta");
     const int64_t C = channels(x), M = C ? x.t.numel() / C : 0;
     require_vec(g, "gamma", C);
     require_vec(b, "beta", C);
+    const Device dev = device_of({&x, &g, &b});
     Tensor mm = inplace(mm_, "moving_mean", C), mv = inplace(mv_, "moving_var", C);
+    require_on(mm, "moving_mean", dev);
+    require_on(mv, "moving_var", dev);
     const float mom = finite_arg(momentum, "momentum", 0.0, 1.0);
     const float e = finite_arg(eps, "epsilon", 0.0, 1e30);
-    FArray y = output(x.t.shape), mean = output({C}), var = output({C});
+    Out y = output(x.t.shape, dev), mean = output({C}, dev), var = output({C}, dev);
     {
         py::gil_scoped_release nogil;
-        batchnorm_forward_train(ptr(y), ptr(mean), ptr(var), mm.data, mv.data, x.t.data, g.t.data,
-                                b.t.data, M, C, mom, e);
+        EMBER_ON(dev, batchnorm_forward_train(y.p, mean.p, var.p, mm.data, mv.data, x.t.data,
+                                              g.t.data, b.t.data, M, C, mom, e));
     }
-    return py::make_tuple(y, mean, var);
+    return py::make_tuple(y.obj, mean.obj, var.obj);
 }
 
-FArray bn_infer(py::handle x_, py::handle g_, py::handle b_, py::handle mm_, py::handle mv_,
-                double eps) {
+py::object bn_infer(py::handle x_, py::handle g_, py::handle b_, py::handle mm_, py::handle mv_,
+                    double eps) {
     In x = input(x_, "x"), g = input(g_, "gamma"), b = input(b_, "beta");
     In mm = input(mm_, "moving_mean"), mv = input(mv_, "moving_var");
     const int64_t C = channels(x), M = C ? x.t.numel() / C : 0;
@@ -610,11 +761,13 @@ FArray bn_infer(py::handle x_, py::handle g_, py::handle b_, py::handle mm_, py:
     require_vec(b, "beta", C);
     require_vec(mm, "moving_mean", C);
     require_vec(mv, "moving_var", C);
+    const Device dev = device_of({&x, &g, &b, &mm, &mv});
     const float e = finite_arg(eps, "epsilon", 0.0, 1e30);
-    FArray y = output(x.t.shape);
+    Out y = output(x.t.shape, dev);
     py::gil_scoped_release nogil;
-    batchnorm_forward_infer(ptr(y), x.t.data, g.t.data, b.t.data, mm.t.data, mv.t.data, M, C, e);
-    return y;
+    EMBER_ON(dev, batchnorm_forward_infer(y.p, x.t.data, g.t.data, b.t.data, mm.t.data, mv.t.data,
+                                          M, C, e));
+    return y.obj;
 }
 
 py::tuple bn_backward(py::handle dy_, py::handle x_, py::handle g_, py::handle mean_,
@@ -626,14 +779,15 @@ py::tuple bn_backward(py::handle dy_, py::handle x_, py::handle g_, py::handle m
     require_vec(g, "gamma", C);
     require_vec(mean, "mean", C);
     require_vec(var, "var", C);
+    const Device dev = device_of({&dy, &x, &g, &mean, &var});
     const float e = finite_arg(eps, "epsilon", 0.0, 1e30);
-    FArray dx = output(x.t.shape), dg = output({C}), db = output({C});
+    Out dx = output(x.t.shape, dev), dg = output({C}, dev), db = output({C}, dev);
     {
         py::gil_scoped_release nogil;
-        batchnorm_backward(ptr(dx), ptr(dg), ptr(db), dy.t.data, x.t.data, g.t.data, mean.t.data,
-                           var.t.data, M, C, e);
+        EMBER_ON(dev, batchnorm_backward(dx.p, dg.p, db.p, dy.t.data, x.t.data, g.t.data,
+                                         mean.t.data, var.t.data, M, C, e));
     }
-    return py::make_tuple(dx, dg, db);
+    return py::make_tuple(dx.obj, dg.obj, db.obj);
 }
 
 // ---------------------------------------------------------------- Optimizers
@@ -642,234 +796,118 @@ void sgd_py(py::handle p_, py::handle g_, py::handle v_, double lr, double momen
             bool nesterov) {
     In g = input(g_, "grad");
     const int64_t n = g.t.numel();
+    const Device dev = g.t.device;
     Tensor p = inplace(p_, "param", n);
+    require_on(p, "param", dev);
     const float mom = finite_arg(momentum, "momentum", 0.0, 1.0);
     Tensor v;
     if (mom > 0.0f) v = inplace(v_, "velocity", n);
+    require_on(v, "velocity", dev);
     py::gil_scoped_release nogil;
-    sgd_update(p.data, v.data, g.t.data, n, (float)lr, mom, nesterov);
+    EMBER_ON(dev, sgd_update(p.data, v.data, g.t.data, n, (float)lr, mom, nesterov));
 }
 
 void adam_py(py::handle p_, py::handle g_, py::handle m_, py::handle v_, double lr, double b1,
              double b2, double eps, int64_t step, double wd) {
     In g = input(g_, "grad");
     const int64_t n = g.t.numel();
+    const Device dev = g.t.device;
     Tensor p = inplace(p_, "param", n), m = inplace(m_, "m", n), v = inplace(v_, "v", n);
+    require_on(p, "param", dev);
+    require_on(m, "m", dev);
+    require_on(v, "v", dev);
     if (step < 1) value_error("Argument `step` must be >= 1. Received: " + std::to_string(step));
     const float fb1 = finite_arg(b1, "beta_1", 0.0, 1.0 - 1e-12);
     const float fb2 = finite_arg(b2, "beta_2", 0.0, 1.0 - 1e-12);
     py::gil_scoped_release nogil;
-    adam_update(p.data, m.data, v.data, g.t.data, n, (float)lr, fb1, fb2, (float)eps, step,
-                (float)wd);
+    EMBER_ON(dev, adam_update(p.data, m.data, v.data, g.t.data, n, (float)lr, fb1, fb2, (float)eps,
+                              step, (float)wd));
 }
 
 void rmsprop_py(py::handle p_, py::handle g_, py::handle vel_, py::handle mom_, py::handle avg_,
                 double lr, double rho, double momentum, double eps, bool centered) {
     In g = input(g_, "grad");
     const int64_t n = g.t.numel();
+    const Device dev = g.t.device;
     Tensor p = inplace(p_, "param", n), vel = inplace(vel_, "velocity", n);
+    require_on(p, "param", dev);
+    require_on(vel, "velocity", dev);
     const float fm = finite_arg(momentum, "momentum", 0.0, 1.0);
     Tensor mom, avg;
     if (fm > 0.0f) mom = inplace(mom_, "momentum_buffer", n);
     if (centered) avg = inplace(avg_, "average_gradient", n);
+    require_on(mom, "momentum_buffer", dev);
+    require_on(avg, "average_gradient", dev);
     const float frho = finite_arg(rho, "rho", 0.0, 1.0);
     py::gil_scoped_release nogil;
-    rmsprop_update(p.data, vel.data, mom.data, avg.data, g.t.data, n, (float)lr, frho, fm,
-                   (float)eps, centered);
+    EMBER_ON(dev, rmsprop_update(p.data, vel.data, mom.data, avg.data, g.t.data, n, (float)lr, frho,
+                                 fm, (float)eps, centered));
 }
 
 
-// ---------------------------------------------------------------- CUDA backend
-
 #ifdef EMBER_CUDA
-struct DeviceIn {
-    In host;
-    cuda::Buffer dev;
-};
+// ---------------------------------------------------------------- DeviceArray
 
-DeviceIn to_device(py::handle obj, const char* name) {
-    DeviceIn d{input(obj, name), cuda::Buffer()};
-    d.dev = cuda::Buffer((size_t)d.host.t.numel());
-    d.dev.upload(d.host.t.data, (size_t)d.host.t.numel());
+DeviceArray to_device_array(const In& host) {
+    DeviceArray d = new_device_array(host.t.shape);
+    py::gil_scoped_release nogil;
+    d.buf->upload(host.t.data, (size_t)d.numel());
     return d;
 }
 
-FArray from_device(const cuda::Buffer& buf, const std::vector<int64_t>& shape) {
-    FArray out = output(shape);
-    buf.download(ptr(out), (size_t)out.size());
+py::array device_to_numpy(const DeviceArray& d) {
+    FArray out = output(d.shape);
+    py::gil_scoped_release nogil;
+    d.buf->download(ptr(out), (size_t)d.numel());
     return out;
 }
 
-FArray cuda_matmul(py::handle a_, py::handle b_, bool ta, bool tb) {
-    DeviceIn a = to_device(a_, "a"), b = to_device(b_, "b");
-    require_rank(a.host, "a", 2);
-    require_rank(b.host, "b", 2);
-    const int64_t M = ta ? a.host.t.dim(1) : a.host.t.dim(0), K = ta ? a.host.t.dim(0) : a.host.t.dim(1);
-    const int64_t Kb = tb ? b.host.t.dim(1) : b.host.t.dim(0), N = tb ? b.host.t.dim(0) : b.host.t.dim(1);
-    if (K != Kb)
-        value_error("Inner dimensions of `a` and `b` must match. Received: a " + a.host.t.shape_str() +
-                    " and b " + b.host.t.shape_str());
-    cuda::Buffer c((size_t)(M * N));
-    {
-        py::gil_scoped_release nogil;
-        cuda::gemm(c.data(), a.dev.data(), b.dev.data(), M, N, K, ta, tb, 1.0f, 0.0f,
-                   a.host.t.dim(1), b.host.t.dim(1), N);
-        cuda::synchronize();
+std::vector<int64_t> shape_arg(py::handle obj, const char* name) {
+    std::vector<int64_t> shape;
+    try {
+        if (py::isinstance<py::int_>(obj)) shape.push_back(obj.cast<int64_t>());
+        else shape = obj.cast<std::vector<int64_t>>();
+    } catch (py::cast_error&) {
+        throw py::type_error(std::string("Argument `") + name + "` must be a tuple of ints. Received: " +
+                             std::string(py::repr(obj)));
     }
-    return from_device(c, {M, N});
+    return shape;
 }
 
-FArray cuda_conv2d(py::handle x_, py::handle k_, py::handle b_, py::handle strides,
-                   const std::string& padding, py::handle dilation, bool relu) {
-    DeviceIn x = to_device(x_, "x"), k = to_device(k_, "kernel");
-    ConvShape s = conv_shape(x.host, k.host, strides, padding, dilation);
-    DeviceIn b{In(), cuda::Buffer()};
-    if (!b_.is_none()) {
-        b = to_device(b_, "bias");
-        if (b.host.t.shape != std::vector<int64_t>{s.F})
-            value_error("Argument `bias` must have shape (" + std::to_string(s.F) + ",). Received: " +
-                        b.host.t.shape_str());
+// reshape(2, -1) or reshape((2, -1)): one -1 at most, the size unchanged.
+std::vector<int64_t> reshaped(const DeviceArray& d, py::args args) {
+    std::vector<int64_t> shape = args.size() == 1 ? shape_arg(args[0], "shape") : shape_arg(args, "shape");
+    int64_t known = 1, unknown = -1;
+    for (size_t i = 0; i < shape.size(); ++i) {
+        if (shape[i] == -1 && unknown < 0) unknown = (int64_t)i;
+        else if (shape[i] < 0) value_error("Argument `shape` allows one -1 and no other negative size. "
+                                           "Received: " + Tensor{nullptr, shape}.shape_str());
+        else known *= shape[i];
     }
-    const int64_t K = s.KH * s.KW * s.C, rows = s.N * s.OH * s.OW;
-    cuda::Buffer col((size_t)(rows * K)), y((size_t)(rows * s.F));
-    {
-        py::gil_scoped_release nogil;
-        cuda::conv2d_forward(y.data(), col.data(), x.dev.data(), k.dev.data(),
-                             b_.is_none() ? nullptr : b.dev.data(), s, relu);
-        cuda::synchronize();
-    }
-    return from_device(y, {s.N, s.OH, s.OW, s.F});
+    if (unknown >= 0 && known > 0 && d.numel() % known == 0) shape[unknown] = d.numel() / known;
+    if (Tensor{nullptr, shape}.numel() != d.numel() || (unknown >= 0 && shape[unknown] < 0))
+        value_error("Cannot reshape an array of shape " + Tensor{nullptr, d.shape}.shape_str() +
+                    " into " + Tensor{nullptr, shape}.shape_str());
+    return shape;
 }
 
-py::tuple cuda_conv2d_backward(py::handle dy_, py::handle x_, py::handle k_, py::handle strides,
-                               const std::string& padding, py::handle dilation) {
-    DeviceIn dy = to_device(dy_, "dy"), x = to_device(x_, "x"), k = to_device(k_, "kernel");
-    ConvShape s = conv_shape(x.host, k.host, strides, padding, dilation);
-    check_dy(dy.host, {s.N, s.OH, s.OW, s.F});
-    const int64_t K = s.KH * s.KW * s.C, rows = s.N * s.OH * s.OW;
-    cuda::Buffer col((size_t)(rows * K)), dcol((size_t)(rows * K)), dx((size_t)x.host.t.numel()),
-        dk((size_t)(K * s.F)), db((size_t)s.F);
-    {
-        py::gil_scoped_release nogil;
-        cuda::conv2d_backward(dx.data(), dk.data(), db.data(), col.data(), dcol.data(), dy.dev.data(),
-                              x.dev.data(), k.dev.data(), s);
-        cuda::synchronize();
-    }
-    return py::make_tuple(from_device(dx, x.host.t.shape), from_device(dk, k.host.t.shape),
-                          from_device(db, {s.F}));
+py::tuple shape_tuple(const std::vector<int64_t>& shape) {
+    py::tuple t(shape.size());
+    for (size_t i = 0; i < shape.size(); ++i) t[i] = py::int_(shape[i]);
+    return t;
 }
 
-FArray cuda_max_pool2d(py::handle x_, py::handle pool_size, py::handle strides,
-                       const std::string& padding) {
-    DeviceIn x = to_device(x_, "x");
-    PoolShape s = pool_shape(x.host, pool_size, strides, padding);
-    cuda::Buffer y((size_t)(s.N * s.OH * s.OW * s.C));
-    {
-        py::gil_scoped_release nogil;
-        cuda::max_pool2d_forward(y.data(), x.dev.data(), s);
-        cuda::synchronize();
-    }
-    return from_device(y, {s.N, s.OH, s.OW, s.C});
-}
-
-FArray cuda_max_pool2d_backward(py::handle dy_, py::handle x_, py::handle pool_size,
-                                py::handle strides, const std::string& padding) {
-    DeviceIn dy = to_device(dy_, "dy"), x = to_device(x_, "x");
-    PoolShape s = pool_shape(x.host, pool_size, strides, padding);
-    check_dy(dy.host, {s.N, s.OH, s.OW, s.C});
-    cuda::Buffer dx((size_t)x.host.t.numel());
-    {
-        py::gil_scoped_release nogil;
-        cuda::max_pool2d_backward(dx.data(), dy.dev.data(), x.dev.data(), s);
-        cuda::synchronize();
-    }
-    return from_device(dx, x.host.t.shape);
-}
-
-int cuda_act(const std::string& name) {
-    if (name == "linear") return 0;
-    if (name == "relu") return 1;
-    if (name == "sigmoid") return 2;
-    if (name == "tanh") return 3;
-    value_error("The CUDA backend supports linear, relu, sigmoid and tanh. Received: '" + name + "'");
-}
-
-FArray cuda_activation(py::handle x_, const std::string& name) {
-    const int act = cuda_act(name);
-    DeviceIn x = to_device(x_, "x");
-    cuda::Buffer y((size_t)x.host.t.numel());
-    {
-        py::gil_scoped_release nogil;
-        cuda::activation_forward(y.data(), x.dev.data(), x.host.t.numel(), act);
-        cuda::synchronize();
-    }
-    return from_device(y, x.host.t.shape);
-}
-
-FArray cuda_activation_backward(py::handle dy_, py::handle x_, const std::string& name) {
-    const int act = cuda_act(name);
-    DeviceIn dy = to_device(dy_, "dy"), x = to_device(x_, "x");
-    require_same_shape(dy.host, "dy", x.host, "x");
-    cuda::Buffer dx((size_t)x.host.t.numel());
-    {
-        py::gil_scoped_release nogil;
-        cuda::activation_backward(dx.data(), dy.dev.data(), x.dev.data(), x.host.t.numel(), act);
-        cuda::synchronize();
-    }
-    return from_device(dx, x.host.t.shape);
-}
-
-FArray cuda_softmax(py::handle x_) {
-    DeviceIn x = to_device(x_, "x");
-    require_min_rank(x.host, "x", 1);
-    const int64_t cols = x.host.t.dim(-1), rows = cols ? x.host.t.numel() / cols : 0;
-    cuda::Buffer y((size_t)x.host.t.numel());
-    {
-        py::gil_scoped_release nogil;
-        cuda::softmax_forward(y.data(), x.dev.data(), rows, cols);
-        cuda::synchronize();
-    }
-    return from_device(y, x.host.t.shape);
-}
-
-py::tuple cuda_softmax_crossentropy(py::handle t_, py::handle z_) {
-    DeviceIn t = to_device(t_, "y_true"), z = to_device(z_, "logits");
-    LossDims d = loss_dims(t.host, z.host);
-    cuda::Buffer dz((size_t)z.host.t.numel()), probs((size_t)z.host.t.numel()), rl((size_t)d.rows);
-    std::vector<float> row_loss((size_t)d.rows);
-    {
-        py::gil_scoped_release nogil;
-        cuda::softmax_crossentropy(dz.data(), probs.data(), rl.data(), t.dev.data(), z.dev.data(),
-                                   d.rows, d.cols);
-        cuda::synchronize();
-        rl.download(row_loss.data(), row_loss.size());
-    }
-    double total = 0.0;
-    for (float v : row_loss) total += v;  // row order, as on the CPU
-    const float loss = d.rows ? (float)(total / (double)d.rows) : 0.0f;
-    return py::make_tuple(loss, from_device(dz, z.host.t.shape), from_device(probs, z.host.t.shape));
-}
-
-void cuda_adam(py::handle p_, py::handle g_, py::handle m_, py::handle v_, double lr, double b1,
-               double b2, double eps, int64_t step) {
-    In g = input(g_, "grad");
-    const int64_t n = g.t.numel();
-    Tensor p = inplace(p_, "param", n), m = inplace(m_, "m", n), v = inplace(v_, "v", n);
-    if (step < 1) value_error("Argument `step` must be >= 1. Received: " + std::to_string(step));
-    cuda::Buffer dp((size_t)n), dm((size_t)n), dv((size_t)n), dg((size_t)n);
-    dp.upload(p.data, (size_t)n);
-    dm.upload(m.data, (size_t)n);
-    dv.upload(v.data, (size_t)n);
-    dg.upload(g.t.data, (size_t)n);
-    {
-        py::gil_scoped_release nogil;
-        cuda::adam_update(dp.data(), dm.data(), dv.data(), dg.data(), n, (float)lr, (float)b1,
-                          (float)b2, (float)eps, step);
-        cuda::synchronize();
-    }
-    dp.download(p.data, (size_t)n);
-    dm.download(m.data, (size_t)n);
-    dv.download(v.data, (size_t)n);
+// A NumPy array in page-locked host memory, freed with it.
+py::array pinned_empty(py::handle shape_) {
+    std::vector<int64_t> shape = shape_arg(shape_, "shape");
+    for (int64_t d : shape)
+        if (d < 0) value_error("Argument `shape` must hold non-negative sizes. Received: " +
+                               Tensor{nullptr, shape}.shape_str());
+    const int64_t n = Tensor{nullptr, shape}.numel();
+    void* p = cuda::pinned_alloc((size_t)n * sizeof(float));
+    py::capsule owner(p, [](void* q) { cuda::pinned_free(q); });
+    std::vector<py::ssize_t> dims(shape.begin(), shape.end());
+    return py::array_t<float>(dims, static_cast<float*>(p), owner);
 }
 #endif  // EMBER_CUDA
 
@@ -985,33 +1023,78 @@ PYBIND11_MODULE(_core, m) {
 
 #ifdef EMBER_CUDA
     m.attr("cuda_built") = true;
+#ifdef EMBER_CUDA_EMULATE
+    m.attr("cuda_emulated") = true;
+#else
+    m.attr("cuda_emulated") = false;
+#endif
     m.def("cuda_available", &cuda::available);
     m.def("cuda_device_name", &cuda::device_name);
+    m.def("cuda_synchronize", []() {
+        py::gil_scoped_release nogil;
+        cuda::synchronize();
+    });
     m.def("cuda_benchmark_gemm", [](int64_t M, int64_t N, int64_t K, int reps) {
-        if (M <= 0 || N <= 0 || K <= 0 || reps <= 0) value_error("sizes and reps must be positive");
+        if (M <= 0 || N <= 0 || K <= 0 || reps <= 0)
+            value_error("M, N, K and reps must be positive. Received: " + std::to_string(M) + ", " +
+                        std::to_string(N) + ", " + std::to_string(K) + ", " + std::to_string(reps));
         py::gil_scoped_release nogil;
         return cuda::benchmark_gemm(M, N, K, reps);
     }, "M"_a, "N"_a, "K"_a, "reps"_a = 10);
-    m.def("cuda_matmul", &cuda_matmul, "a"_a, "b"_a, "transpose_a"_a = false, "transpose_b"_a = false);
-    m.def("cuda_conv2d", &cuda_conv2d, "x"_a, "kernel"_a, "bias"_a = py::none(),
-          "strides"_a = py::make_tuple(1, 1), "padding"_a = "valid",
-          "dilation_rate"_a = py::make_tuple(1, 1), "relu"_a = false);
-    m.def("cuda_conv2d_backward", &cuda_conv2d_backward, "dy"_a, "x"_a, "kernel"_a,
-          "strides"_a = py::make_tuple(1, 1), "padding"_a = "valid",
-          "dilation_rate"_a = py::make_tuple(1, 1));
-    m.def("cuda_max_pool2d", &cuda_max_pool2d, "x"_a, "pool_size"_a = py::make_tuple(2, 2),
-          "strides"_a = py::none(), "padding"_a = "valid");
-    m.def("cuda_max_pool2d_backward", &cuda_max_pool2d_backward, "dy"_a, "x"_a,
-          "pool_size"_a = py::make_tuple(2, 2), "strides"_a = py::none(), "padding"_a = "valid");
-    m.def("cuda_activation", &cuda_activation, "x"_a, "name"_a);
-    m.def("cuda_activation_backward", &cuda_activation_backward, "dy"_a, "x"_a, "name"_a);
-    m.def("cuda_softmax", &cuda_softmax, "x"_a);
-    m.def("cuda_softmax_crossentropy", &cuda_softmax_crossentropy, "y_true"_a, "logits"_a);
-    m.def("cuda_adam_update", &cuda_adam, "param"_a, "grad"_a, "m"_a, "v"_a,
-          "learning_rate"_a = 0.001, "beta_1"_a = 0.9, "beta_2"_a = 0.999, "epsilon"_a = 1e-7,
-          "step"_a = 1);
+
+    py::class_<DeviceArray>(m, "DeviceArray",
+                            "A float32 array in GPU memory (a tensor on the 'cuda' device). Every "
+                            "ember._core operation takes it where it takes a NumPy array and then "
+                            "returns DeviceArrays. np.asarray() or .numpy() copies it to the host.")
+        .def_property_readonly("shape", [](const DeviceArray& d) { return shape_tuple(d.shape); })
+        .def_property_readonly("ndim", [](const DeviceArray& d) { return (int)d.shape.size(); })
+        .def_property_readonly("size", &DeviceArray::numel)
+        .def_property_readonly("nbytes", [](const DeviceArray& d) { return d.numel() * 4; })
+        .def_property_readonly("dtype", [](const DeviceArray&) { return py::dtype::of<float>(); })
+        .def_property_readonly("device", [](const DeviceArray&) { return "cuda"; })
+        .def("numpy", &device_to_numpy, "A NumPy copy on the host.")
+        .def("__array__", [](const DeviceArray& d, py::object dtype, py::object copy) -> py::object {
+            py::array a = device_to_numpy(d);
+            return dtype.is_none() ? py::object(a) : a.attr("astype")(dtype);
+        }, "dtype"_a = py::none(), "copy"_a = py::none())
+        .def("reshape", [](const DeviceArray& d, py::args args) {
+            return DeviceArray{d.buf, reshaped(d, args)};
+        }, "A view with another shape, sharing the memory.")
+        .def("copy_from", [](DeviceArray& d, py::handle src) {
+            In h = input(src, "src");
+            require_cpu(h, "copy_from");
+            if (h.t.numel() != d.numel())
+                value_error("Argument `src` must have " + std::to_string(d.numel()) +
+                            " elements. Received: shape " + h.t.shape_str());
+            py::gil_scoped_release nogil;
+            d.buf->upload(h.t.data, (size_t)d.numel());
+        }, "src"_a, "Overwrites the contents with a host array's (same number of elements).")
+        .def("__len__", [](const DeviceArray& d) {
+            if (d.shape.empty()) throw py::type_error("len() of a 0-d DeviceArray");
+            return d.shape[0];
+        })
+        .def("__repr__", [](const DeviceArray& d) {
+            return "DeviceArray(shape=" + Tensor{nullptr, d.shape}.shape_str() + ", dtype=float32, device='cuda')";
+        });
+    m.def("to_device", [](py::handle a) -> py::object {
+        In h = input(a, "array");
+        if (h.t.device == Device::CUDA) return py::reinterpret_borrow<py::object>(a);
+        return py::cast(to_device_array(h));
+    }, "array"_a, "A copy of a host array in GPU memory (the array itself if it is there already).");
+    m.def("device_zeros", [](py::handle shape_) {
+        std::vector<int64_t> shape = shape_arg(shape_, "shape");
+        for (int64_t v : shape)
+            if (v < 0) value_error("Argument `shape` must hold non-negative sizes. Received: " +
+                                   Tensor{nullptr, shape}.shape_str());
+        DeviceArray d = new_device_array(shape);
+        cuda::fill_zero(d.data(), d.numel());
+        return d;
+    }, "shape"_a);
+    m.def("pinned_empty", &pinned_empty, "shape"_a,
+          "An uninitialised float32 NumPy array in page-locked host memory.");
 #else
     m.attr("cuda_built") = false;
+    m.attr("cuda_emulated") = false;
     m.def("cuda_available", []() { return false; });
 #endif
 }

@@ -1,34 +1,27 @@
-// CUDA kernels for ember's operations. Every reduction is computed by one
-// thread in a fixed order (no atomics), so results are deterministic from run
-// to run, as on the CPU.
-#include <cuda_runtime.h>
-
+// CUDA kernels for ember's operations and their host-side wrappers, in the
+// order of cuda_ops.h. No atomics: each output element is written by one
+// thread, and every sum over many values is split into fixed blocks whose
+// partial sums are then added in order (the CPU engine's scheme), so the
+// results are the same from run to run.
 #include <cmath>
-#include <stdexcept>
-#include <string>
+#include <vector>
 
+#include "../loss.h"
 #include "cuda_ops.h"
+#include "runtime.h"
 
 namespace ember {
 namespace cuda {
 
 namespace {
 
-void check(cudaError_t err, const char* what) {
-    if (err != cudaSuccess)
-        throw std::runtime_error(std::string("CUDA call ") + what + " failed: " +
-                                 cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")");
-}
+// Rows per block of a column sum; the CPU's kReduceBlock.
+constexpr int64_t kReduceRows = 256;
 
-void check_launch(const char* kernel) {
-    check(cudaGetLastError(), kernel);
-}
-
-constexpr int kThreads = 256;
-
-inline unsigned blocks_for(int64_t n) {
-    return (unsigned)((n + kThreads - 1) / kThreads);
-}
+// Grid-stride loop over [0, total).
+#define EMBER_GRID_LOOP(idx, total)                                                       \
+    for (int64_t idx = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; idx < (total); \
+         idx += (int64_t)gridDim.x * blockDim.x)
 
 // ------------------------------------------------------------------ SGEMM
 // 128x128 output tile per block, 8-deep K slices in shared memory, 8x8
@@ -43,7 +36,8 @@ __global__ void sgemm_kernel(int64_t M, int64_t N, int64_t K, float alpha, const
     __shared__ float As[BK][BM];
     __shared__ float Bs[BK][BN];
     const int tid = threadIdx.x;
-    const int64_t row0 = (int64_t)blockIdx.y * BM, col0 = (int64_t)blockIdx.x * BN;
+    // Row tiles on x (up to 2^31 - 1 of them), column tiles on y (65535).
+    const int64_t row0 = (int64_t)blockIdx.x * BM, col0 = (int64_t)blockIdx.y * BN;
     const int tr = tid / (BN / TN), tc = tid % (BN / TN);
     float acc[TM][TN];
 #pragma unroll
@@ -100,7 +94,66 @@ __global__ void sgemm_kernel(int64_t M, int64_t N, int64_t K, float alpha, const
     }
 }
 
-// ------------------------------------------------------------------ conv helpers
+__global__ void fill_kernel(float* p, int64_t n, float scale) {
+    EMBER_GRID_LOOP(i, n) p[i] = scale * (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f * scale;
+}
+
+// ------------------------------------------------------------------ column sums
+// Stage 1: partial[b * C + c] = f(r, c) summed over the rows r of block b,
+// in row order. Stage 2: out[c] = the partials of column c in block order.
+struct Plain {
+    const float* x;
+    __device__ float operator()(int64_t r, int64_t c, int64_t C) const { return x[r * C + c]; }
+};
+
+template <class Acc, class F>
+__global__ void block_sums_kernel(Acc* partial, F f, int64_t M, int64_t C) {
+    const int64_t nblocks = (M + kReduceRows - 1) / kReduceRows;
+    EMBER_GRID_LOOP(idx, nblocks * C) {
+        const int64_t b = idx / C, c = idx % C;
+        const int64_t r1 = min((b + 1) * kReduceRows, M);
+        Acc acc = 0;
+        for (int64_t r = b * kReduceRows; r < r1; ++r) acc += (Acc)f(r, c, C);
+        partial[idx] = acc;
+    }
+}
+
+template <class Acc, class Out>
+__global__ void sum_blocks_kernel(Out* out, const Acc* partial, int64_t nblocks, int64_t C) {
+    EMBER_GRID_LOOP(c, C) {
+        Acc acc = 0;
+        for (int64_t b = 0; b < nblocks; ++b) acc += partial[b * C + c];
+        out[c] = (Out)acc;
+    }
+}
+
+// Device scratch of n values of T, returned to the cache on destruction.
+template <class T>
+struct Scratch {
+    T* p;
+    size_t n;
+    explicit Scratch(size_t n_) : p(static_cast<T*>(device_alloc(n_ * sizeof(T)))), n(n_) {}
+    ~Scratch() { device_free(p, n * sizeof(T)); }
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+};
+
+template <class Acc, class Out, class F>
+void column_sums(Out* out, F f, int64_t M, int64_t C) {
+    if (C <= 0) return;
+    const int64_t nblocks = (M + kReduceRows - 1) / kReduceRows;
+    if (nblocks == 0) {
+        check(cudaMemset(out, 0, (size_t)C * sizeof(Out)), "cudaMemset");
+        return;
+    }
+    Scratch<Acc> partial((size_t)(nblocks * C));
+    launch("block_sums_kernel", block_sums_kernel<Acc, F>, grid_for(nblocks * C), kThreads,
+           partial.p, f, M, C);
+    launch("sum_blocks_kernel", sum_blocks_kernel<Acc, Out>, grid_for(C), kThreads, out,
+           (const Acc*)partial.p, nblocks, C);
+}
+
+// ------------------------------------------------------------------ convolution
 
 // Position (n, h, w, c) of flat index idx in an (N, H, W, C) array.
 struct Nhwc {
@@ -110,17 +163,10 @@ __device__ inline Nhwc unravel(int64_t idx, int64_t H, int64_t W, int64_t C) {
     return {idx / (C * W * H), (idx / (C * W)) % H, (idx / C) % W, idx % C};
 }
 
-// Grid-stride loop over [0, total).
-#define EMBER_GRID_LOOP(idx, total)                                                       \
-    for (int64_t idx = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; idx < (total); \
-         idx += (int64_t)gridDim.x * blockDim.x)
-
 // col (N*OH*OW, KH*KW*C): one thread per element.
 __global__ void im2col_kernel(float* col, const float* x, ConvShape s) {
     const int64_t K = s.KH * s.KW * s.C;
-    const int64_t total = s.N * s.OH * s.OW * K;
-    for (int64_t idx = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; idx < total;
-         idx += (int64_t)gridDim.x * blockDim.x) {
+    EMBER_GRID_LOOP(idx, s.N * s.OH * s.OW * K) {
         const int64_t r = idx / K, q = idx % K;
         const int64_t c = q % s.C, kw = (q / s.C) % s.KW, kh = q / (s.C * s.KW);
         const int64_t ow = r % s.OW, oh = (r / s.OW) % s.OH, n = r / (s.OW * s.OH);
@@ -136,78 +182,130 @@ __global__ void col2im_kernel(float* dx, const float* dcol, ConvShape s) {
     const int64_t K = s.KH * s.KW * s.C;
     EMBER_GRID_LOOP(idx, s.N * s.H * s.W * s.C) {
         const Nhwc p = unravel(idx, s.H, s.W, s.C);
-        const int64_t n = p.n, ih = p.h, iw = p.w, c = p.c;
         float acc = 0.0f;
         for (int64_t kh = 0; kh < s.KH; ++kh) {
-            const int64_t th = ih + s.PT - kh * s.DH;
+            const int64_t th = p.h + s.PT - kh * s.DH;
             if (th < 0 || th % s.SH) continue;
             const int64_t oh = th / s.SH;
             if (oh >= s.OH) continue;
             for (int64_t kw = 0; kw < s.KW; ++kw) {
-                const int64_t tw = iw + s.PL - kw * s.DW;
+                const int64_t tw = p.w + s.PL - kw * s.DW;
                 if (tw < 0 || tw % s.SW) continue;
                 const int64_t ow = tw / s.SW;
                 if (ow >= s.OW) continue;
-                acc += dcol[((n * s.OH + oh) * s.OW + ow) * K + (kh * s.KW + kw) * s.C + c];
+                acc += dcol[((p.n * s.OH + oh) * s.OW + ow) * K + (kh * s.KW + kw) * s.C + p.c];
             }
         }
         dx[idx] = acc;
     }
 }
 
-// out (C,) = column sums of x (M, C), each column summed by one thread in
-// row order.
-__global__ void column_sum_kernel(float* out, const float* x, int64_t M, int64_t C) {
-    const int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-    if (c >= C) return;
-    float acc = 0.0f;
-    for (int64_t r = 0; r < M; ++r) acc += x[r * C + c];
-    out[c] = acc;
-}
-
 // ------------------------------------------------------------------ pooling
 
+// The first maximum wins, and a NaN once taken stays (the CPU's rule).
 __device__ inline bool takes(float v, float best) { return !(v <= best) && best == best; }
+
+// Window of output (oh, ow) clipped to the image.
+struct Win {
+    int64_t h0, h1, w0, w1;
+};
+__device__ inline Win window(const PoolShape& s, int64_t oh, int64_t ow) {
+    const int64_t h0 = oh * s.SH - s.PT, w0 = ow * s.SW - s.PL;
+    return {max(h0, (int64_t)0), min(h0 + s.PH, s.H), max(w0, (int64_t)0), min(w0 + s.PW, s.W)};
+}
 
 __global__ void max_pool_forward_kernel(float* y, const float* x, PoolShape s) {
     EMBER_GRID_LOOP(idx, s.N * s.OH * s.OW * s.C) {
         const Nhwc p = unravel(idx, s.OH, s.OW, s.C);
-        const int64_t n = p.n, oh = p.h, ow = p.w, c = p.c;
-        const int64_t h0 = oh * s.SH - s.PT, w0 = ow * s.SW - s.PL;
+        const Win wd = window(s, p.h, p.w);
         float best = -INFINITY;
-        for (int64_t h = max(h0, (int64_t)0); h < min(h0 + s.PH, s.H); ++h)
-            for (int64_t w = max(w0, (int64_t)0); w < min(w0 + s.PW, s.W); ++w) {
-                const float v = x[((n * s.H + h) * s.W + w) * s.C + c];
-                if (takes(v, best)) best = v;
+        bool first = true;
+        for (int64_t h = wd.h0; h < wd.h1; ++h)
+            for (int64_t w = wd.w0; w < wd.w1; ++w) {
+                const float v = x[((p.n * s.H + h) * s.W + w) * s.C + p.c];
+                if (first || takes(v, best)) best = v;
+                first = false;
             }
         y[idx] = best;
     }
 }
 
 // Gather form: each input element adds dy of every window whose first
-// maximum it is, windows in (oh, ow) order.
-__global__ void max_pool_backward_kernel(float* dx, const float* dy, const float* x, PoolShape s) {
+// maximum it is, windows in (oh, ow) order. With relu_input, a window whose
+// maximum is not positive passes nothing (the ReLU's gradient).
+__global__ void max_pool_backward_kernel(float* dx, const float* dy, const float* x, PoolShape s,
+                                         bool relu_input) {
     EMBER_GRID_LOOP(idx, s.N * s.H * s.W * s.C) {
         const Nhwc p = unravel(idx, s.H, s.W, s.C);
-        const int64_t n = p.n, ih = p.h, iw = p.w, c = p.c;
+        // Windows that contain (p.h, p.w): oh * SH - PT <= h < oh * SH - PT + PH.
+        const int64_t oh0 = max((int64_t)0, (p.h + s.PT - s.PH + s.SH) / s.SH);
+        const int64_t oh1 = min(s.OH - 1, (p.h + s.PT) / s.SH);
+        const int64_t ow0 = max((int64_t)0, (p.w + s.PL - s.PW + s.SW) / s.SW);
+        const int64_t ow1 = min(s.OW - 1, (p.w + s.PL) / s.SW);
         float acc = 0.0f;
-        for (int64_t oh = 0; oh < s.OH; ++oh) {
-            const int64_t h0 = oh * s.SH - s.PT;
-            if (ih < h0 || ih >= h0 + s.PH) continue;
-            for (int64_t ow = 0; ow < s.OW; ++ow) {
-                const int64_t w0 = ow * s.SW - s.PL;
-                if (iw < w0 || iw >= w0 + s.PW) continue;
-                float best = -INFINITY;
+        for (int64_t oh = oh0; oh <= oh1; ++oh)
+            for (int64_t ow = ow0; ow <= ow1; ++ow) {
+                const Win wd = window(s, oh, ow);
+                if (p.h < wd.h0 || p.h >= wd.h1 || p.w < wd.w0 || p.w >= wd.w1) continue;
+                float best = 0.0f;
                 int64_t arg_h = -1, arg_w = -1;
-                for (int64_t h = max(h0, (int64_t)0); h < min(h0 + s.PH, s.H); ++h)
-                    for (int64_t w = max(w0, (int64_t)0); w < min(w0 + s.PW, s.W); ++w) {
-                        const float v = x[((n * s.H + h) * s.W + w) * s.C + c];
+                for (int64_t h = wd.h0; h < wd.h1; ++h)
+                    for (int64_t w = wd.w0; w < wd.w1; ++w) {
+                        const float v = x[((p.n * s.H + h) * s.W + w) * s.C + p.c];
                         if (arg_h < 0 || takes(v, best)) { best = v; arg_h = h; arg_w = w; }
                     }
-                if (arg_h == ih && arg_w == iw) acc += dy[((n * s.OH + oh) * s.OW + ow) * s.C + c];
+                if (arg_h == p.h && arg_w == p.w && (best > 0.0f || !relu_input))
+                    acc += dy[((p.n * s.OH + oh) * s.OW + ow) * s.C + p.c];
             }
-        }
         dx[idx] = acc;
+    }
+}
+
+__global__ void avg_pool_forward_kernel(float* y, const float* x, PoolShape s) {
+    EMBER_GRID_LOOP(idx, s.N * s.OH * s.OW * s.C) {
+        const Nhwc p = unravel(idx, s.OH, s.OW, s.C);
+        const Win wd = window(s, p.h, p.w);
+        const int64_t count = (wd.h1 - wd.h0) * (wd.w1 - wd.w0);
+        float acc = 0.0f;
+        for (int64_t h = wd.h0; h < wd.h1; ++h)
+            for (int64_t w = wd.w0; w < wd.w1; ++w) acc += x[((p.n * s.H + h) * s.W + w) * s.C + p.c];
+        y[idx] = count > 0 ? acc * (1.0f / (float)count) : 0.0f;
+    }
+}
+
+__global__ void avg_pool_backward_kernel(float* dx, const float* dy, PoolShape s) {
+    EMBER_GRID_LOOP(idx, s.N * s.H * s.W * s.C) {
+        const Nhwc p = unravel(idx, s.H, s.W, s.C);
+        const int64_t oh0 = max((int64_t)0, (p.h + s.PT - s.PH + s.SH) / s.SH);
+        const int64_t oh1 = min(s.OH - 1, (p.h + s.PT) / s.SH);
+        const int64_t ow0 = max((int64_t)0, (p.w + s.PL - s.PW + s.SW) / s.SW);
+        const int64_t ow1 = min(s.OW - 1, (p.w + s.PL) / s.SW);
+        float acc = 0.0f;
+        for (int64_t oh = oh0; oh <= oh1; ++oh)
+            for (int64_t ow = ow0; ow <= ow1; ++ow) {
+                const Win wd = window(s, oh, ow);
+                if (p.h < wd.h0 || p.h >= wd.h1 || p.w < wd.w0 || p.w >= wd.w1) continue;
+                const int64_t count = (wd.h1 - wd.h0) * (wd.w1 - wd.w0);
+                acc += dy[((p.n * s.OH + oh) * s.OW + ow) * s.C + p.c] * (1.0f / (float)count);
+            }
+        dx[idx] = acc;
+    }
+}
+
+// One thread per (n, c): the mean over H*W positions in order.
+__global__ void global_avg_forward_kernel(float* y, const float* x, int64_t N, int64_t HW, int64_t C) {
+    EMBER_GRID_LOOP(idx, N * C) {
+        const int64_t n = idx / C, c = idx % C;
+        float acc = 0.0f;
+        for (int64_t i = 0; i < HW; ++i) acc += x[(n * HW + i) * C + c];
+        y[idx] = HW > 0 ? acc / (float)HW : 0.0f;
+    }
+}
+
+__global__ void global_avg_backward_kernel(float* dx, const float* dy, int64_t N, int64_t HW, int64_t C) {
+    EMBER_GRID_LOOP(idx, N * HW * C) {
+        const int64_t n = idx / (HW * C), c = idx % C;
+        dx[idx] = dy[n * C + c] / (float)HW;
     }
 }
 
@@ -217,67 +315,301 @@ __device__ inline float sigmoidf(float v) {
     return v >= 0.0f ? 1.0f / (1.0f + expf(-v)) : expf(v) / (1.0f + expf(v));
 }
 
-__global__ void activation_forward_kernel(float* y, const float* x, int64_t n, int act) {
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-         i += (int64_t)gridDim.x * blockDim.x) {
+constexpr float kInvSqrt2 = 0.70710678118654752f;
+constexpr float kInvSqrt2Pi = 0.39894228040143268f;
+
+__global__ void activation_forward_kernel(float* y, const float* x, int64_t n, Act act, float alpha) {
+    EMBER_GRID_LOOP(i, n) {
         const float v = x[i];
-        y[i] = act == 1 ? (v < 0.0f ? 0.0f : v) : act == 2 ? sigmoidf(v) : act == 3 ? tanhf(v) : v;
+        float r = v;
+        switch (act) {
+            case Act::Linear: break;
+            case Act::Relu: r = v < 0.0f ? 0.0f : v; break;  // keeps NaN
+            case Act::Sigmoid: r = sigmoidf(v); break;
+            case Act::Tanh: r = tanhf(v); break;
+            case Act::LeakyRelu: r = v >= 0.0f ? v : alpha * v; break;
+            case Act::Elu: r = v > 0.0f ? v : alpha * expm1f(v); break;
+            case Act::Gelu: r = 0.5f * v * (1.0f + erff(v * kInvSqrt2)); break;
+        }
+        y[i] = r;
     }
 }
 
 __global__ void activation_backward_kernel(float* dx, const float* dy, const float* x, int64_t n,
-                                           int act) {
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-         i += (int64_t)gridDim.x * blockDim.x) {
+                                           Act act, float alpha) {
+    EMBER_GRID_LOOP(i, n) {
         const float v = x[i], g = dy[i];
-        if (act == 1) dx[i] = v > 0.0f ? g : 0.0f;
-        else if (act == 2) { const float s = sigmoidf(v); dx[i] = g * s * (1.0f - s); }
-        else if (act == 3) { const float t = tanhf(v); dx[i] = g * (1.0f - t * t); }
-        else dx[i] = g;
+        float r = g;
+        switch (act) {
+            case Act::Linear: break;
+            case Act::Relu: r = v > 0.0f ? g : 0.0f; break;
+            case Act::Sigmoid: { const float s = sigmoidf(v); r = g * s * (1.0f - s); break; }
+            case Act::Tanh: { const float t = tanhf(v); r = g * (1.0f - t * t); break; }
+            case Act::LeakyRelu: r = v >= 0.0f ? g : alpha * g; break;
+            case Act::Elu: r = v > 0.0f ? g : g * alpha * expf(v); break;
+            case Act::Gelu: {
+                const float cdf = 0.5f * (1.0f + erff(v * kInvSqrt2));
+                const float pdf = kInvSqrt2Pi * expf(-0.5f * v * v);
+                r = g * (cdf + v * pdf);
+                break;
+            }
+        }
+        dx[i] = r;
     }
+}
+
+__global__ void relu_from_output_kernel(float* dx, const float* dy, const float* y, int64_t n) {
+    EMBER_GRID_LOOP(i, n) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+// log(softmax(z)) of one row, into logp; the CPU's log_softmax_row.
+__device__ void log_softmax_row(float* logp, const float* z, int64_t cols) {
+    float m = -INFINITY;
+    for (int64_t c = 0; c < cols; ++c) m = fmaxf(m, z[c]);
+    if (isinf(m) && m > 0) m = 0.0f;
+    float sum = 0.0f;
+    for (int64_t c = 0; c < cols; ++c) sum += expf(z[c] - m);
+    const float lse = m + logf(sum);
+    for (int64_t c = 0; c < cols; ++c) logp[c] = z[c] - lse;
 }
 
 // One thread per row (rows are short: class scores).
 __global__ void softmax_kernel(float* y, const float* x, int64_t rows, int64_t cols) {
-    const int64_t r = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-    if (r >= rows) return;
-    const float* in = x + r * cols;
-    float* out = y + r * cols;
-    float m = -INFINITY;
-    for (int64_t c = 0; c < cols; ++c) m = fmaxf(m, in[c]);
-    if (isinf(m) && m > 0) m = 0.0f;
-    float sum = 0.0f;
-    for (int64_t c = 0; c < cols; ++c) { out[c] = expf(in[c] - m); sum += out[c]; }
-    for (int64_t c = 0; c < cols; ++c) out[c] /= sum;
+    EMBER_GRID_LOOP(r, rows) {
+        const float* in = x + r * cols;
+        float* out = y + r * cols;
+        float m = -INFINITY;
+        for (int64_t c = 0; c < cols; ++c) m = fmaxf(m, in[c]);
+        if (isinf(m) && m > 0) m = 0.0f;
+        float sum = 0.0f;
+        for (int64_t c = 0; c < cols; ++c) { out[c] = expf(in[c] - m); sum += out[c]; }
+        const float inv = 1.0f / sum;
+        for (int64_t c = 0; c < cols; ++c) out[c] *= inv;
+    }
 }
 
-__global__ void softmax_ce_kernel(float* dz, float* probs, float* row_loss, const float* t,
-                                  const float* z, int64_t rows, int64_t cols) {
-    const int64_t r = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-    if (r >= rows) return;
-    const float* zr = z + r * cols;
-    const float* tr = t + r * cols;
-    float m = -INFINITY;
-    for (int64_t c = 0; c < cols; ++c) m = fmaxf(m, zr[c]);
-    if (isinf(m) && m > 0) m = 0.0f;
-    float sum = 0.0f;
-    for (int64_t c = 0; c < cols; ++c) sum += expf(zr[c] - m);
-    const float lse = m + logf(sum);
-    float loss = 0.0f, tsum = 0.0f;
-    for (int64_t c = 0; c < cols; ++c) { loss -= tr[c] * (zr[c] - lse); tsum += tr[c]; }
-    row_loss[r] = loss;
+// dx already holds softmax(x); becomes y * (dy - sum(dy * y)).
+__global__ void softmax_backward_kernel(float* dx, const float* dy, int64_t rows, int64_t cols) {
+    EMBER_GRID_LOOP(r, rows) {
+        float* d = dx + r * cols;
+        const float* g = dy + r * cols;
+        float dot = 0.0f;
+        for (int64_t c = 0; c < cols; ++c) dot += g[c] * d[c];
+        for (int64_t c = 0; c < cols; ++c) d[c] = d[c] * (g[c] - dot);
+    }
+}
+
+// ------------------------------------------------------------------ losses
+// One thread per row; each writes its row's gradient and its loss (double).
+
+__device__ inline float clip(float p) { return fminf(fmaxf(p, kLossEpsilon), 1.0f - kLossEpsilon); }
+
+__global__ void cce_kernel(float* dpred, double* row_loss, const float* y_true, const float* y_pred,
+                           int64_t rows, int64_t cols) {
     const float inv_rows = 1.0f / (float)rows;
-    for (int64_t c = 0; c < cols; ++c) {
-        const float p = expf(zr[c] - lse);
-        if (probs) probs[r * cols + c] = p;
-        dz[r * cols + c] = (p * tsum - tr[c]) * inv_rows;
+    EMBER_GRID_LOOP(r, rows) {
+        const float* t = y_true + r * cols;
+        const float* p = y_pred + r * cols;
+        float* d = dpred + r * cols;
+        float s = 0.0f;
+        for (int64_t c = 0; c < cols; ++c) s += p[c];
+        double loss = 0.0;
+        float dot = 0.0f;
+        for (int64_t c = 0; c < cols; ++c) {
+            const float q0 = p[c] / s, q = clip(q0);
+            loss -= (double)t[c] * log((double)q);
+            const float g = (q0 == q) ? -t[c] / q : 0.0f;
+            d[c] = g;
+            dot += g * q0;
+        }
+        for (int64_t c = 0; c < cols; ++c) d[c] = (d[c] - dot) / s * inv_rows;
+        row_loss[r] = loss;
+    }
+}
+
+__global__ void softmax_ce_kernel(float* dz, float* probs, double* row_loss, const float* y_true,
+                                  const float* z, int64_t rows, int64_t cols) {
+    const float inv_rows = 1.0f / (float)rows;
+    EMBER_GRID_LOOP(r, rows) {
+        const float* t = y_true + r * cols;
+        float* d = dz + r * cols;
+        log_softmax_row(d, z + r * cols, cols);  // d holds log p for now
+        double loss = 0.0;
+        float tsum = 0.0f;
+        for (int64_t c = 0; c < cols; ++c) { loss -= (double)t[c] * (double)d[c]; tsum += t[c]; }
+        for (int64_t c = 0; c < cols; ++c) {
+            const float p = expf(d[c]);
+            if (probs) probs[r * cols + c] = p;
+            d[c] = (p * tsum - t[c]) * inv_rows;
+        }
+        row_loss[r] = loss;
+    }
+}
+
+__global__ void sparse_ce_kernel(float* dpred, double* row_loss, const int64_t* labels,
+                                 const float* y_pred, int64_t rows, int64_t cols, bool from_logits) {
+    const float inv_rows = 1.0f / (float)rows;
+    EMBER_GRID_LOOP(r, rows) {
+        const int64_t k = labels[r];
+        const float* p = y_pred + r * cols;
+        float* d = dpred + r * cols;
+        if (from_logits) {
+            log_softmax_row(d, p, cols);
+            row_loss[r] = -(double)d[k];
+            for (int64_t c = 0; c < cols; ++c) d[c] = (expf(d[c]) - (c == k ? 1.0f : 0.0f)) * inv_rows;
+            continue;
+        }
+        float s = 0.0f;
+        for (int64_t c = 0; c < cols; ++c) s += p[c];
+        const float q0 = p[k] / s, q = clip(q0);
+        const float g = (q0 == q) ? -1.0f / q : 0.0f;
+        const float dot = g * q0;
+        for (int64_t c = 0; c < cols; ++c) d[c] = ((c == k ? g : 0.0f) - dot) / s * inv_rows;
+        row_loss[r] = -log((double)q);
+    }
+}
+
+__global__ void bce_kernel(float* dpred, double* row_loss, const float* y_true, const float* y_pred,
+                           int64_t rows, int64_t cols, bool from_logits) {
+    const float inv_n = 1.0f / (float)(rows * cols);
+    EMBER_GRID_LOOP(r, rows) {
+        double loss = 0.0;
+        for (int64_t c = r * cols; c < (r + 1) * cols; ++c) {
+            const float t = y_true[c], z = y_pred[c];
+            if (from_logits) {
+                loss += (double)(fmaxf(z, 0.0f) - z * t + log1pf(expf(-fabsf(z))));
+                dpred[c] = (sigmoidf(z) - t) * inv_n;
+            } else {
+                const float p = clip(z);
+                loss -= (double)t * log((double)p) + (1.0 - t) * log(1.0 - (double)p);
+                dpred[c] = (p == z) ? (-(t / p) + (1.0f - t) / (1.0f - p)) * inv_n : 0.0f;
+            }
+        }
+        row_loss[r] = loss;
+    }
+}
+
+__global__ void mse_kernel(float* dpred, double* row_loss, const float* y_true, const float* y_pred,
+                           int64_t rows, int64_t cols) {
+    const float scale = 2.0f / (float)(rows * cols);
+    EMBER_GRID_LOOP(r, rows) {
+        double loss = 0.0;
+        for (int64_t c = r * cols; c < (r + 1) * cols; ++c) {
+            const float e = y_pred[c] - y_true[c];
+            loss += (double)e * e;
+            dpred[c] = scale * e;
+        }
+        row_loss[r] = loss;
+    }
+}
+
+// ------------------------------------------------------------------ dropout
+
+// SplitMix64's finaliser, as in dropout.cpp: the same seed gives the same
+// mask on the CPU and the GPU.
+__host__ __device__ inline uint64_t mix(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+__global__ void dropout_kernel(float* y, float* mask, const float* x, int64_t n, float threshold,
+                               float keep_scale, uint64_t key) {
+    EMBER_GRID_LOOP(i, n) {
+        const float u = (float)(mix(key ^ (uint64_t)i) >> 40) * (1.0f / 16777216.0f);
+        mask[i] = u >= threshold ? keep_scale : 0.0f;
+        y[i] = x[i] * mask[i];
+    }
+}
+
+__global__ void multiply_kernel(float* out, const float* a, const float* b, int64_t n) {
+    EMBER_GRID_LOOP(i, n) out[i] = a[i] * b[i];
+}
+
+// ------------------------------------------------------------------ batch norm
+
+struct Deviation2 {  // (x - mean)^2 in double
+    const float* x;
+    const float* mean;
+    __device__ double operator()(int64_t r, int64_t c, int64_t C) const {
+        const double d = (double)x[r * C + c] - (double)mean[c];
+        return d * d;
+    }
+};
+
+struct DyXhat {  // dy * (x - mean) * inv_std in double
+    const float* dy;
+    const float* x;
+    const float* mean;
+    const float* inv_std;
+    __device__ double operator()(int64_t r, int64_t c, int64_t C) const {
+        return (double)dy[r * C + c] * ((double)x[r * C + c] - mean[c]) * inv_std[c];
+    }
+};
+
+__global__ void bn_mean_kernel(float* mean, const double* sum, int64_t M, int64_t C) {
+    EMBER_GRID_LOOP(c, C) mean[c] = M > 0 ? (float)(sum[c] / (double)M) : 0.0f;
+}
+
+__global__ void bn_var_kernel(float* var, float* moving_mean, float* moving_var, const float* mean,
+                              const double* sq, int64_t M, int64_t C, float momentum) {
+    EMBER_GRID_LOOP(c, C) {
+        var[c] = M > 0 ? (float)(sq[c] / (double)M) : 0.0f;
+        moving_mean[c] = moving_mean[c] * momentum + mean[c] * (1.0f - momentum);
+        moving_var[c] = moving_var[c] * momentum + var[c] * (1.0f - momentum);
+    }
+}
+
+__global__ void bn_normalize_kernel(float* y, const float* x, const float* gamma, const float* beta,
+                                    const float* mean, const float* var, int64_t M, int64_t C,
+                                    float eps) {
+    EMBER_GRID_LOOP(i, M * C) {
+        const int64_t c = i % C;
+        const float scale = gamma[c] / sqrtf(var[c] + eps);
+        y[i] = (x[i] - mean[c]) * scale + beta[c];
+    }
+}
+
+__global__ void inv_std_kernel(float* inv_std, const float* var, int64_t C, float eps) {
+    EMBER_GRID_LOOP(c, C) inv_std[c] = 1.0f / sqrtf(var[c] + eps);
+}
+
+__global__ void bn_backward_kernel(float* dx, float* dgamma, float* dbeta, const float* dy,
+                                   const float* x, const float* gamma, const float* mean,
+                                   const float* inv_std, const double* sdy, const double* sdyx,
+                                   int64_t M, int64_t C) {
+    EMBER_GRID_LOOP(i, M * C) {
+        const int64_t c = i % C, r = i / C;
+        if (r == 0) {
+            dbeta[c] = (float)sdy[c];
+            dgamma[c] = (float)sdyx[c];
+        }
+        const float k1 = gamma[c] * inv_std[c];
+        const float k2 = (float)(sdy[c] / (double)M), k3 = (float)(sdyx[c] / (double)M);
+        const float xhat = (x[i] - mean[c]) * inv_std[c];
+        dx[i] = k1 * (dy[i] - k2 - xhat * k3);
+    }
+}
+
+// ------------------------------------------------------------------ optimizers
+
+__global__ void sgd_kernel(float* p, float* vel, const float* g, int64_t n, float lr, float momentum,
+                           bool nesterov) {
+    EMBER_GRID_LOOP(i, n) {
+        if (momentum == 0.0f || !vel) {
+            p[i] -= lr * g[i];
+            continue;
+        }
+        const float v = momentum * vel[i] - lr * g[i];
+        vel[i] = v;
+        p[i] += nesterov ? momentum * v - lr * g[i] : v;
     }
 }
 
 __global__ void adam_kernel(float* p, float* m, float* v, const float* g, int64_t n, float alpha,
-                            float beta1, float beta2, float eps) {
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-         i += (int64_t)gridDim.x * blockDim.x) {
+                            float beta1, float beta2, float eps, float decay) {
+    EMBER_GRID_LOOP(i, n) {
+        if (decay != 0.0f) p[i] -= p[i] * decay;
         const float gi = g[i];
         m[i] += (gi - m[i]) * (1.0f - beta1);
         v[i] += (gi * gi - v[i]) * (1.0f - beta2);
@@ -285,70 +617,54 @@ __global__ void adam_kernel(float* p, float* m, float* v, const float* g, int64_
     }
 }
 
-unsigned grid_for(int64_t n) {
-    const int64_t b = (n + kThreads - 1) / kThreads;
-    return (unsigned)(b < 65535 * 16 ? (b > 0 ? b : 1) : 65535 * 16);
+__global__ void rmsprop_kernel(float* p, float* vel, float* mom, float* avg, const float* g, int64_t n,
+                               float lr, float rho, float momentum, float eps, bool centered) {
+    EMBER_GRID_LOOP(i, n) {
+        const float gi = g[i];
+        vel[i] = rho * vel[i] + (1.0f - rho) * gi * gi;
+        float denom = vel[i] + eps;
+        if (centered) {
+            avg[i] = rho * avg[i] + (1.0f - rho) * gi;
+            denom = vel[i] - avg[i] * avg[i] + eps;
+        }
+        const float inc = lr * gi / sqrtf(denom);
+        if (momentum > 0.0f) {
+            mom[i] = momentum * mom[i] + inc;
+            p[i] -= mom[i];
+        } else {
+            p[i] -= inc;
+        }
+    }
+}
+
+// Mean of the per-row losses, summed on the host in row order (as the CPU).
+float mean_of_rows(const Scratch<double>& row_loss, int64_t rows) {
+    std::vector<double> host((size_t)rows);
+    copy_to_host(host.data(), row_loss.p, (size_t)rows * sizeof(double));
+    double total = 0.0;
+    for (double v : host) total += v;
+    return rows > 0 ? (float)(total / (double)rows) : 0.0f;
 }
 
 }  // namespace
 
 // ------------------------------------------------------------------ host side
 
-bool available() {
-    int count = 0;
-    return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
-}
-
-std::string device_name() {
-    int device = 0;
-    check(cudaGetDevice(&device), "cudaGetDevice");
-    cudaDeviceProp prop;
-    check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties");
-    return prop.name;
-}
-
-Buffer::Buffer(size_t n) : n_(n) {
-    if (n) check(cudaMalloc(&ptr_, n * sizeof(float)), "cudaMalloc");
-}
-Buffer::~Buffer() { reset(); }
-void Buffer::reset() noexcept {
-    if (ptr_) cudaFree(ptr_);
-    ptr_ = nullptr;
-    n_ = 0;
-}
-void Buffer::upload(const float* host, size_t n) {
-    if (n) check(cudaMemcpy(ptr_, host, n * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy (to device)");
-}
-void Buffer::download(float* host, size_t n) const {
-    if (n) check(cudaMemcpy(host, ptr_, n * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy (to host)");
-}
-
-void synchronize() { check(cudaDeviceSynchronize(), "cudaDeviceSynchronize"); }
-
 void gemm(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K,
           bool trans_a, bool trans_b, float alpha, float beta, int64_t lda, int64_t ldb,
           int64_t ldc, const float* bias, bool relu) {
     if (M <= 0 || N <= 0) return;
-    const dim3 grid((unsigned)((N + BN - 1) / BN), (unsigned)((M + BM - 1) / BM));
+    const dim3 grid((unsigned)((M + BM - 1) / BM), (unsigned)((N + BN - 1) / BN));
     const dim3 block((BM / TM) * (BN / TN));
-    if (!trans_a && !trans_b) sgemm_kernel<false, false><<<grid, block>>>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
-    else if (trans_a && !trans_b) sgemm_kernel<true, false><<<grid, block>>>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
-    else if (!trans_a && trans_b) sgemm_kernel<false, true><<<grid, block>>>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
-    else sgemm_kernel<true, true><<<grid, block>>>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
-    check_launch("sgemm_kernel");
-}
-
-__global__ void fill_kernel(float* p, int64_t n, float scale) {
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-         i += (int64_t)gridDim.x * blockDim.x)
-        p[i] = scale * (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f * scale;
+    auto* kernel = trans_a ? (trans_b ? sgemm_kernel<true, true> : sgemm_kernel<true, false>)
+                           : (trans_b ? sgemm_kernel<false, true> : sgemm_kernel<false, false>);
+    launch("sgemm_kernel", kernel, grid, block, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
 }
 
 double benchmark_gemm(int64_t M, int64_t N, int64_t K, int reps) {
     Buffer a((size_t)(M * K)), b((size_t)(K * N)), c((size_t)(M * N));
-    fill_kernel<<<grid_for(M * K), kThreads>>>(a.data(), M * K, 1.0f);
-    fill_kernel<<<grid_for(K * N), kThreads>>>(b.data(), K * N, 1.0f);
-    check_launch("fill_kernel");
+    launch("fill_kernel", fill_kernel, grid_for(M * K), kThreads, a.data(), M * K, 1.0f);
+    launch("fill_kernel", fill_kernel, grid_for(K * N), kThreads, b.data(), K * N, 1.0f);
     gemm(c.data(), a.data(), b.data(), M, N, K, false, false, 1.0f, 0.0f, K, N, N);
     cudaEvent_t start, stop;
     check(cudaEventCreate(&start), "cudaEventCreate");
@@ -365,68 +681,222 @@ double benchmark_gemm(int64_t M, int64_t N, int64_t K, int reps) {
     return ms / 1e3 / (reps > 0 ? reps : 1);
 }
 
-void conv2d_forward(float* y, float* col, const float* x, const float* kernel, const float* bias,
-                    const ConvShape& s, bool relu) {
-    const int64_t K = s.KH * s.KW * s.C, rows = s.N * s.OH * s.OW;
-    im2col_kernel<<<grid_for(rows * K), kThreads>>>(col, x, s);
-    check_launch("im2col_kernel");
-    gemm(y, col, kernel, rows, s.F, K, false, false, 1.0f, 0.0f, K, s.F, s.F, bias, relu);
+void column_sum(float* out, const float* x, int64_t M, int64_t C) {
+    column_sums<float>(out, Plain{x}, M, C);
 }
 
-void conv2d_backward(float* dx, float* dkernel, float* dbias, float* col, float* dcol,
-                     const float* dy, const float* x, const float* kernel, const ConvShape& s) {
+void dense_forward(float* y, const float* x, const float* kernel, const float* bias, int64_t N,
+                   int64_t I, int64_t O, bool relu) {
+    gemm(y, x, kernel, N, O, I, false, false, 1.0f, 0.0f, I, O, O, bias, relu);
+}
+
+void dense_backward(float* dx, float* dkernel, float* dbias, const float* dy, const float* x,
+                    const float* kernel, int64_t N, int64_t I, int64_t O) {
+    if (dx) gemm(dx, dy, kernel, N, I, O, false, true, 1.0f, 0.0f, O, O, I);
+    if (dkernel) gemm(dkernel, x, dy, I, O, N, true, false, 1.0f, 0.0f, I, O, O);
+    if (dbias) column_sum(dbias, dy, N, O);
+}
+
+void conv2d_forward(float* y, const float* x, const float* kernel, const float* bias,
+                    const ConvShape& s, bool relu) {
     const int64_t K = s.KH * s.KW * s.C, rows = s.N * s.OH * s.OW;
-    im2col_kernel<<<grid_for(rows * K), kThreads>>>(col, x, s);
-    check_launch("im2col_kernel");
-    gemm(dkernel, col, dy, K, s.F, rows, true, false, 1.0f, 0.0f, K, s.F, s.F);
-    if (dbias) {
-        column_sum_kernel<<<blocks_for(s.F), kThreads>>>(dbias, dy, rows, s.F);
-        check_launch("column_sum_kernel");
+    Buffer col((size_t)(rows * K));
+    launch("im2col_kernel", im2col_kernel, grid_for(rows * K), kThreads, col.data(), x, s);
+    gemm(y, col.data(), kernel, rows, s.F, K, false, false, 1.0f, 0.0f, K, s.F, s.F, bias, relu);
+}
+
+void conv2d_backward(float* dx, float* dkernel, float* dbias, const float* dy, const float* x,
+                     const float* kernel, const ConvShape& s, const float* relu_y) {
+    const int64_t K = s.KH * s.KW * s.C, rows = s.N * s.OH * s.OW;
+    Buffer masked;
+    if (relu_y) {  // the fused ReLU's gradient first
+        masked = Buffer((size_t)(rows * s.F));
+        relu_backward_from_output(masked.data(), dy, relu_y, rows * s.F);
+        dy = masked.data();
     }
+    if (dkernel) {
+        Buffer col((size_t)(rows * K));
+        launch("im2col_kernel", im2col_kernel, grid_for(rows * K), kThreads, col.data(), x, s);
+        gemm(dkernel, col.data(), dy, K, s.F, rows, true, false, 1.0f, 0.0f, K, s.F, s.F);
+    }
+    if (dbias) column_sum(dbias, dy, rows, s.F);
     if (dx) {
-        gemm(dcol, dy, kernel, rows, K, s.F, false, true, 1.0f, 0.0f, s.F, s.F, K);
-        col2im_kernel<<<grid_for(s.N * s.H * s.W * s.C), kThreads>>>(dx, dcol, s);
-        check_launch("col2im_kernel");
+        Buffer dcol((size_t)(rows * K));
+        gemm(dcol.data(), dy, kernel, rows, K, s.F, false, true, 1.0f, 0.0f, s.F, s.F, K);
+        launch("col2im_kernel", col2im_kernel, grid_for(s.N * s.H * s.W * s.C), kThreads, dx,
+               (const float*)dcol.data(), s);
     }
 }
 
 void max_pool2d_forward(float* y, const float* x, const PoolShape& s) {
-    max_pool_forward_kernel<<<grid_for(s.N * s.OH * s.OW * s.C), kThreads>>>(y, x, s);
-    check_launch("max_pool_forward_kernel");
+    launch("max_pool_forward_kernel", max_pool_forward_kernel, grid_for(s.N * s.OH * s.OW * s.C),
+           kThreads, y, x, s);
 }
 
-void max_pool2d_backward(float* dx, const float* dy, const float* x, const PoolShape& s) {
-    max_pool_backward_kernel<<<grid_for(s.N * s.H * s.W * s.C), kThreads>>>(dx, dy, x, s);
-    check_launch("max_pool_backward_kernel");
+void max_pool2d_backward(float* dx, const float* dy, const float* x, const PoolShape& s,
+                         bool relu_input) {
+    launch("max_pool_backward_kernel", max_pool_backward_kernel, grid_for(s.N * s.H * s.W * s.C),
+           kThreads, dx, dy, x, s, relu_input);
 }
 
-void activation_forward(float* y, const float* x, int64_t n, int act) {
-    activation_forward_kernel<<<grid_for(n), kThreads>>>(y, x, n, act);
-    check_launch("activation_forward_kernel");
+void avg_pool2d_forward(float* y, const float* x, const PoolShape& s) {
+    launch("avg_pool_forward_kernel", avg_pool_forward_kernel, grid_for(s.N * s.OH * s.OW * s.C),
+           kThreads, y, x, s);
 }
 
-void activation_backward(float* dx, const float* dy, const float* x, int64_t n, int act) {
-    activation_backward_kernel<<<grid_for(n), kThreads>>>(dx, dy, x, n, act);
-    check_launch("activation_backward_kernel");
+void avg_pool2d_backward(float* dx, const float* dy, const PoolShape& s) {
+    launch("avg_pool_backward_kernel", avg_pool_backward_kernel, grid_for(s.N * s.H * s.W * s.C),
+           kThreads, dx, dy, s);
+}
+
+void global_avg_pool2d_forward(float* y, const float* x, int64_t N, int64_t H, int64_t W, int64_t C) {
+    launch("global_avg_forward_kernel", global_avg_forward_kernel, grid_for(N * C), kThreads, y, x,
+           N, H * W, C);
+}
+
+void global_avg_pool2d_backward(float* dx, const float* dy, int64_t N, int64_t H, int64_t W,
+                                int64_t C) {
+    launch("global_avg_backward_kernel", global_avg_backward_kernel, grid_for(N * H * W * C),
+           kThreads, dx, dy, N, H * W, C);
+}
+
+void activation_forward(float* y, const float* x, int64_t n, Act act, float alpha) {
+    launch("activation_forward_kernel", activation_forward_kernel, grid_for(n), kThreads, y, x, n,
+           act, alpha);
+}
+
+void activation_backward(float* dx, const float* dy, const float* x, int64_t n, Act act,
+                         float alpha) {
+    launch("activation_backward_kernel", activation_backward_kernel, grid_for(n), kThreads, dx, dy,
+           x, n, act, alpha);
+}
+
+void relu_backward_from_output(float* dx, const float* dy, const float* y, int64_t n) {
+    launch("relu_from_output_kernel", relu_from_output_kernel, grid_for(n), kThreads, dx, dy, y, n);
 }
 
 void softmax_forward(float* y, const float* x, int64_t rows, int64_t cols) {
-    softmax_kernel<<<blocks_for(rows), kThreads>>>(y, x, rows, cols);
-    check_launch("softmax_kernel");
+    launch("softmax_kernel", softmax_kernel, grid_for(rows), kThreads, y, x, rows, cols);
 }
 
-void softmax_crossentropy(float* dlogits, float* probs, float* row_loss, const float* y_true,
-                          const float* logits, int64_t rows, int64_t cols) {
-    softmax_ce_kernel<<<blocks_for(rows), kThreads>>>(dlogits, probs, row_loss, y_true, logits, rows, cols);
-    check_launch("softmax_ce_kernel");
+void softmax_backward(float* dx, const float* dy, const float* x, int64_t rows, int64_t cols) {
+    softmax_forward(dx, x, rows, cols);
+    launch("softmax_backward_kernel", softmax_backward_kernel, grid_for(rows), kThreads, dx, dy,
+           rows, cols);
+}
+
+float categorical_crossentropy(float* dpred, const float* y_true, const float* y_pred,
+                               int64_t rows, int64_t cols) {
+    if (rows <= 0) return 0.0f;
+    Scratch<double> rl((size_t)rows);
+    launch("cce_kernel", cce_kernel, grid_for(rows), kThreads, dpred, rl.p, y_true, y_pred, rows, cols);
+    return mean_of_rows(rl, rows);
+}
+
+float softmax_crossentropy(float* dlogits, float* probs, const float* y_true,
+                           const float* logits, int64_t rows, int64_t cols) {
+    if (rows <= 0) return 0.0f;
+    Scratch<double> rl((size_t)rows);
+    launch("softmax_ce_kernel", softmax_ce_kernel, grid_for(rows), kThreads, dlogits, probs, rl.p,
+           y_true, logits, rows, cols);
+    return mean_of_rows(rl, rows);
+}
+
+float sparse_categorical_crossentropy(float* dpred, const int64_t* labels, const float* y_pred,
+                                      int64_t rows, int64_t cols, bool from_logits) {
+    if (rows <= 0) return 0.0f;
+    Scratch<int64_t> dlabels((size_t)rows);
+    copy_to_device(dlabels.p, labels, (size_t)rows * sizeof(int64_t));
+    Scratch<double> rl((size_t)rows);
+    launch("sparse_ce_kernel", sparse_ce_kernel, grid_for(rows), kThreads, dpred, rl.p,
+           (const int64_t*)dlabels.p, y_pred, rows, cols, from_logits);
+    return mean_of_rows(rl, rows);
+}
+
+float binary_crossentropy(float* dpred, const float* y_true, const float* y_pred, int64_t rows,
+                          int64_t cols, bool from_logits) {
+    if (rows <= 0 || cols <= 0) return 0.0f;
+    Scratch<double> rl((size_t)rows);
+    launch("bce_kernel", bce_kernel, grid_for(rows), kThreads, dpred, rl.p, y_true, y_pred, rows,
+           cols, from_logits);
+    return mean_of_rows(rl, rows) / (float)cols;
+}
+
+float mean_squared_error(float* dpred, const float* y_true, const float* y_pred, int64_t rows,
+                         int64_t cols) {
+    if (rows <= 0 || cols <= 0) return 0.0f;
+    Scratch<double> rl((size_t)rows);
+    launch("mse_kernel", mse_kernel, grid_for(rows), kThreads, dpred, rl.p, y_true, y_pred, rows, cols);
+    return mean_of_rows(rl, rows) / (float)cols;
+}
+
+void dropout_forward(float* y, float* mask, const float* x, int64_t n, double rate, uint64_t seed) {
+    const float keep_scale = rate < 1.0 ? (float)(1.0 / (1.0 - rate)) : 0.0f;
+    const uint64_t key = mix(seed + 0x9e3779b97f4a7c15ULL);
+    launch("dropout_kernel", dropout_kernel, grid_for(n), kThreads, y, mask, x, n, (float)rate,
+           keep_scale, key);
+}
+
+void dropout_backward(float* dx, const float* dy, const float* mask, int64_t n) {
+    launch("multiply_kernel", multiply_kernel, grid_for(n), kThreads, dx, dy, mask, n);
+}
+
+void batchnorm_forward_train(float* y, float* mean, float* var, float* moving_mean,
+                             float* moving_var, const float* x, const float* gamma,
+                             const float* beta, int64_t M, int64_t C, float momentum, float eps) {
+    Scratch<double> sum((size_t)C), sq((size_t)C);
+    column_sums<double>(sum.p, Plain{x}, M, C);
+    launch("bn_mean_kernel", bn_mean_kernel, grid_for(C), kThreads, mean, (const double*)sum.p, M, C);
+    column_sums<double>(sq.p, Deviation2{x, mean}, M, C);
+    launch("bn_var_kernel", bn_var_kernel, grid_for(C), kThreads, var, moving_mean, moving_var,
+           (const float*)mean, (const double*)sq.p, M, C, momentum);
+    batchnorm_forward_infer(y, x, gamma, beta, mean, var, M, C, eps);
+}
+
+void batchnorm_forward_infer(float* y, const float* x, const float* gamma, const float* beta,
+                             const float* moving_mean, const float* moving_var, int64_t M,
+                             int64_t C, float eps) {
+    launch("bn_normalize_kernel", bn_normalize_kernel, grid_for(M * C), kThreads, y, x, gamma, beta,
+           moving_mean, moving_var, M, C, eps);
+}
+
+void batchnorm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
+                        const float* gamma, const float* mean, const float* var, int64_t M,
+                        int64_t C, float eps) {
+    if (M <= 0) {  // no rows: zero gradients, as on the CPU
+        fill_zero(dgamma, C);
+        fill_zero(dbeta, C);
+        return;
+    }
+    Buffer inv_std((size_t)C);
+    launch("inv_std_kernel", inv_std_kernel, grid_for(C), kThreads, inv_std.data(), var, C, eps);
+    Scratch<double> sdy((size_t)C), sdyx((size_t)C);
+    column_sums<double>(sdy.p, Plain{dy}, M, C);
+    column_sums<double>(sdyx.p, DyXhat{dy, x, mean, inv_std.data()}, M, C);
+    launch("bn_backward_kernel", bn_backward_kernel, grid_for(M * C), kThreads, dx, dgamma, dbeta,
+           dy, x, gamma, mean, (const float*)inv_std.data(), (const double*)sdy.p,
+           (const double*)sdyx.p, M, C);
+}
+
+void sgd_update(float* param, float* velocity, const float* grad, int64_t n, float lr,
+                float momentum, bool nesterov) {
+    launch("sgd_kernel", sgd_kernel, grid_for(n), kThreads, param, velocity, grad, n, lr, momentum,
+           nesterov);
 }
 
 void adam_update(float* param, float* m, float* v, const float* grad, int64_t n, float lr,
-                 float beta1, float beta2, float eps, int64_t step) {
+                 float beta1, float beta2, float eps, int64_t step, float weight_decay) {
     const double alpha = (double)lr * std::sqrt(1.0 - std::pow((double)beta2, (double)step)) /
                          (1.0 - std::pow((double)beta1, (double)step));
-    adam_kernel<<<grid_for(n), kThreads>>>(param, m, v, grad, n, (float)alpha, beta1, beta2, eps);
-    check_launch("adam_kernel");
+    launch("adam_kernel", adam_kernel, grid_for(n), kThreads, param, m, v, grad, n, (float)alpha,
+           beta1, beta2, eps, lr * weight_decay);
+}
+
+void rmsprop_update(float* param, float* velocity, float* momentum_buf, float* avg_grad,
+                    const float* grad, int64_t n, float lr, float rho, float momentum,
+                    float eps, bool centered) {
+    launch("rmsprop_kernel", rmsprop_kernel, grid_for(n), kThreads, param, velocity, momentum_buf,
+           avg_grad, grad, n, lr, rho, momentum, eps, centered);
 }
 
 }  // namespace cuda

@@ -2,20 +2,33 @@
 
 Build it with ``pip install . -Ccmake.define.EMBER_CUDA=ON`` (needs nvcc; the
 default build never does). ``is_available()`` tells whether this ember was
-built with CUDA and a GPU is visible. The functions below run one operation on
-the GPU for NumPy arrays: the inputs are copied to the device once, the result
-copied back once. Training a whole model on the GPU is not there yet.
+built with CUDA and a GPU is visible.
+
+A tensor on the GPU is a ``DeviceArray``. Every operation in ``ember.ops``
+(and ``ember._core``) takes DeviceArrays where it takes NumPy arrays, runs
+the CUDA kernel of the same name, and returns DeviceArrays; ``np.asarray`` or
+``.numpy()`` copies one back. A whole model moves with ``model.to("cuda")``:
+weights, activations, gradients and optimizer state then stay on the GPU.
 """
+import numpy as np
+
 from . import _core
 
-__all__ = ["is_available", "built", "device_name", "matmul", "conv2d", "conv2d_backward",
-           "max_pool2d", "max_pool2d_backward", "activation", "activation_backward", "softmax",
-           "softmax_categorical_crossentropy", "adam_update"]
+__all__ = ["is_available", "built", "emulated", "device_name", "DeviceArray", "to_device",
+           "synchronize", "check_device"]
+
+DeviceArray = getattr(_core, "DeviceArray", None)
 
 
 def built():
     """Whether this ember was compiled with the CUDA backend."""
     return bool(getattr(_core, "cuda_built", False))
+
+
+def emulated():
+    """True for a test build (-Ccmake.define.EMBER_CUDA_EMULATE=ON) whose CUDA
+    kernels run on a CPU emulator of the GPU, not on a GPU."""
+    return bool(getattr(_core, "cuda_emulated", False))
 
 
 def is_available():
@@ -35,44 +48,53 @@ def _require():
     if not is_available():
         raise RuntimeError("No CUDA device: ember.cuda.is_available() is False "
                            f"(built with CUDA: {built()}).")
-    return _core
 
 
-def matmul(a, b, transpose_a=False, transpose_b=False):
-    return _require().cuda_matmul(a, b, transpose_a, transpose_b)
+def to_device(array):
+    """A copy of ``array`` (float32) in GPU memory, as a DeviceArray."""
+    _require()
+    return _core.to_device(array)
 
 
-def conv2d(x, kernel, bias=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1), relu=False):
-    return _require().cuda_conv2d(x, kernel, bias, strides, padding, dilation_rate, relu)
+def synchronize():
+    """Waits until every kernel queued on the GPU has finished."""
+    _require()
+    _core.cuda_synchronize()
 
 
-def conv2d_backward(dy, x, kernel, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
-    return _require().cuda_conv2d_backward(dy, x, kernel, strides, padding, dilation_rate)
+def check_device(device):
+    """'cpu' or 'cuda' from what a user may write ('gpu', 'cuda:0', ...);
+    raises when the device is unknown or not usable here."""
+    name = str(device).lower() if isinstance(device, str) else None
+    if name in ("cpu",):
+        return "cpu"
+    if name in ("cuda", "gpu", "cuda:0", "gpu:0"):
+        _require()
+        return "cuda"
+    raise ValueError(f"Unknown device: {device!r}. Expected 'cpu' or 'cuda'.")
 
 
-def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
-    return _require().cuda_max_pool2d(x, pool_size, strides, padding)
+def is_device_array(value):
+    return DeviceArray is not None and isinstance(value, DeviceArray)
 
 
-def max_pool2d_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid"):
-    return _require().cuda_max_pool2d_backward(dy, x, pool_size, strides, padding)
+def place(value, device):
+    """``value`` (a NumPy array or a DeviceArray) on ``device``."""
+    if device == "cuda":
+        return _core.to_device(value)
+    return value.numpy() if is_device_array(value) else value
 
 
-def activation(x, name):
-    return _require().cuda_activation(x, name)
+def zeros_like(value):
+    """Zeros of value's shape, on value's device."""
+    if is_device_array(value):
+        return _core.device_zeros(value.shape)
+    return np.zeros_like(value)
 
 
-def activation_backward(dy, x, name):
-    return _require().cuda_activation_backward(dy, x, name)
-
-
-def softmax(x):
-    return _require().cuda_softmax(x)
-
-
-def softmax_categorical_crossentropy(y_true, logits):
-    return _require().cuda_softmax_crossentropy(y_true, logits)
-
-
-def adam_update(param, grad, m, v, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, step=1):
-    return _require().cuda_adam_update(param, grad, m, v, learning_rate, beta_1, beta_2, epsilon, step)
+def host_buffer(shape, device):
+    """A float32 host array for staging batches: page-locked (so the copy to
+    the GPU runs at full bus speed) when the device is 'cuda'."""
+    if device == "cuda":
+        return _core.pinned_empty(tuple(shape))
+    return np.empty(shape, np.float32)

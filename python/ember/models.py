@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 
-from . import _core, callbacks as callbacks_module, layers as layers_module, losses, metrics
+from . import _core, callbacks as callbacks_module, cuda, layers as layers_module, losses, metrics
 from . import optimizers, saving, utils
 from .layers.base import InputLayer, Layer, _unique_name
 
@@ -32,6 +32,7 @@ class Sequential:
         self.compiled = False
         self.stop_training = False
         self.history = None
+        self._device = "cpu"
         for layer in layers or []:
             self.add(layer)
 
@@ -97,7 +98,30 @@ class Sequential:
                 layer._grad_premasked = fuse
                 if nxt is not None and hasattr(nxt, "_relu_input"):
                     nxt._relu_input = fuse
+        if self._device != "cpu":
+            for layer in self._layers:
+                layer._to(self._device)
         self.built = True
+
+    # ------------------------------------------------------------ device
+    @property
+    def device(self):
+        """'cpu', or 'cuda' after ``to("cuda")``."""
+        return self._device
+
+    def to(self, device):
+        """Moves the model to ``device`` ('cpu' or 'cuda') and returns it.
+        On 'cuda' the weights, activations, gradients and optimizer state
+        stay in GPU memory; fit copies each batch in once, and predict copies
+        each batch's output back once. Needs ember built with CUDA."""
+        device = cuda.check_device(device)
+        self._device = device
+        for layer in self._layers:
+            if layer.built:
+                layer._to(device)
+        if self.optimizer is not None:
+            self.optimizer._to(device)
+        return self
 
     def _require_built(self, what):
         if not self.built:
@@ -162,7 +186,8 @@ class Sequential:
         return None
 
     # ------------------------------------------------------------ compile
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs):
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, device=None,
+                **kwargs):
         if kwargs.get("run_eagerly") not in (None, False, True) or set(kwargs) - {"run_eagerly", "jit_compile", "steps_per_execution"}:
             raise TypeError(f"compile got unexpected keyword arguments: {sorted(kwargs)}")
         if loss is None:
@@ -179,6 +204,10 @@ class Sequential:
         self._metrics = None
         self.compiled = True
         self._configure_fusion()
+        if device is not None:
+            self.to(device)
+        elif self._device != "cpu":
+            self.optimizer._to(self._device)
 
     def _configure_fusion(self):
         """A softmax output trained with (sparse) categorical cross-entropy
@@ -253,6 +282,8 @@ class Sequential:
 
     # ------------------------------------------------------------ steps
     def _forward(self, x, training):
+        if self._device == "cuda":
+            x = _core.to_device(x)  # the batch's one copy in
         for layer in self._layers:
             x = layer.call(x, training=training)
         return x
@@ -303,7 +334,7 @@ class Sequential:
         return values["loss"] if not ms else list(values.values())
 
     def predict_on_batch(self, x):
-        return self._forward(self._prepare_x(x), training=False)
+        return np.asarray(self._forward(self._prepare_x(x), training=False))
 
     def __call__(self, x, training=False):
         return self._forward(self._prepare_x(x), training=training)
@@ -345,7 +376,7 @@ class Sequential:
             cbs.append(callbacks_module.ProgbarLogger(verbose))
         cblist = callbacks_module.CallbackList(cbs, self, {"epochs": epochs, "steps": steps,
                                                            "verbose": verbose, "batch_size": batch_size})
-        xb = np.empty((min(batch_size, n),) + x.shape[1:], np.float32)
+        xb = cuda.host_buffer((min(batch_size, n),) + x.shape[1:], self._device)
         yb = np.empty((min(batch_size, n),) + y.shape[1:], y.dtype)
         ms = self._metric_objects()
         self.stop_training = False
@@ -446,7 +477,7 @@ class Sequential:
         out = np.empty((x.shape[0],) + tuple(self.output_shape[1:]), np.float32)
         for lo in range(0, x.shape[0], batch_size):
             hi = min(lo + batch_size, x.shape[0])
-            out[lo:hi] = self._forward(x[lo:hi], training=False)
+            out[lo:hi] = np.asarray(self._forward(x[lo:hi], training=False))  # one copy back
         return out
 
     # ------------------------------------------------------------ config and files

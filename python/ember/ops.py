@@ -2,6 +2,9 @@
 
 Inputs are float32 arrays (C-contiguous float32 goes in without a copy; other
 numeric arrays are converted once); results are new float32 NumPy arrays.
+With ember built with CUDA, the same functions take ``ember.cuda.DeviceArray``
+inputs (all on the GPU; only labels may stay on the host), run the CUDA
+kernels and return DeviceArrays.
 Activations are NHWC: images are ``(N, H, W, C)``. Weights use Keras layouts:
 Dense kernel ``(in, out)``, Conv2D kernel ``(kh, kw, in_channels, filters)``.
 

@@ -2,7 +2,7 @@
 in C++, one call per weight."""
 import numpy as np
 
-from . import _core
+from . import _core, cuda
 
 
 class Optimizer:
@@ -31,7 +31,7 @@ class Optimizer:
     def _slots_for(self, var):
         state = self._state.get(id(var))
         if state is None:
-            state = [np.zeros_like(var.value) for _ in self._slots]
+            state = [cuda.zeros_like(var.value) for _ in self._slots]
             self._state[id(var)] = state
         return state
 
@@ -44,8 +44,8 @@ class Optimizer:
         self.apply_gradients(zip(grads, variables))
 
     def get_state(self, variables):
-        """Slot arrays of each variable, in order, for saving."""
-        return [s for v in variables for s in self._slots_for(v)]
+        """Host copies of each variable's slot arrays, in order, for saving."""
+        return [np.array(s, dtype=np.float32) for v in variables for s in self._slots_for(v)]
 
     def set_state(self, variables, arrays, iterations):
         arrays = list(arrays)
@@ -57,8 +57,14 @@ class Optimizer:
             for s in slots:
                 if s.shape != v.shape:
                     raise ValueError(f"Optimizer state for '{v.name}' has shape {s.shape}, expected {v.shape}")
-            self._state[id(v)] = [np.ascontiguousarray(s, dtype=np.float32) for s in slots]
+            self._state[id(v)] = [cuda.place(np.ascontiguousarray(s, dtype=np.float32), v.device)
+                                  for s in slots]
         self.iterations = int(iterations)
+
+    def _to(self, device):
+        """Moves the slot arrays to device (with the model's weights)."""
+        for key, slots in self._state.items():
+            self._state[key] = [cuda.place(s, device) for s in slots]
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "name": self.name}

@@ -3,7 +3,7 @@ import re
 
 import numpy as np
 
-from .. import utils
+from .. import cuda, utils
 
 _name_counts = {}
 
@@ -19,7 +19,8 @@ def _snake(name):
 
 
 class Variable:
-    """A weight: a float32 NumPy array that optimizers update in place."""
+    """A weight that optimizers update in place: a float32 NumPy array, or a
+    DeviceArray once its model has moved to the GPU (``model.to("cuda")``)."""
 
     def __init__(self, value, name, trainable=True):
         self.value = np.ascontiguousarray(value, dtype=np.float32)
@@ -28,17 +29,28 @@ class Variable:
 
     @property
     def shape(self):
-        return self.value.shape
+        return tuple(self.value.shape)
+
+    @property
+    def device(self):
+        return "cuda" if cuda.is_device_array(self.value) else "cpu"
 
     def numpy(self):
-        return self.value.copy()
+        """A host copy of the value."""
+        return np.array(self.value, dtype=np.float32, copy=True)
 
     def assign(self, value):
-        value = np.asarray(value, dtype=np.float32)
-        if value.shape != self.value.shape:
+        value = np.ascontiguousarray(value, dtype=np.float32)
+        if value.shape != self.shape:
             raise ValueError(f"Cannot assign to variable '{self.name}': expected shape "
-                             f"{self.value.shape}, received {value.shape}")
-        self.value[...] = value
+                             f"{self.shape}, received {value.shape}")
+        if cuda.is_device_array(self.value):
+            self.value.copy_from(value)
+        else:
+            self.value[...] = value
+
+    def to(self, device):
+        self.value = cuda.place(self.value, device)
 
     def __repr__(self):
         return f"<Variable {self.name} shape={self.shape}>"
@@ -161,6 +173,13 @@ class Layer:
 
     def count_params(self):
         return int(sum(w.value.size for w in self._weights))
+
+    def _to(self, device):
+        """Moves every variable of this layer (weights, and any kept outside
+        the weight list) to device."""
+        for value in vars(self).values():
+            if isinstance(value, Variable):
+                value.to(device)
 
     # ----- shapes and calls
     def build(self, input_shape):

@@ -1,0 +1,4 @@
+// The CUDA backend compiled as plain C++ against the CPU emulator
+// (-DEMBER_CUDA_EMULATE=ON): for running the kernels' tests without a GPU.
+#include "runtime.cu"
+#include "kernels.cu"
