@@ -6,8 +6,6 @@
 
 namespace ember {
 
-constexpr float kLossEpsilon = 1e-7f;  // Keras's backend epsilon
-
 // y_true and y_pred are (rows, cols); y_pred holds probabilities. As in Keras,
 // y_pred is first scaled to sum to one per row, then clipped to
 // [eps, 1 - eps]. dpred is (rows, cols).

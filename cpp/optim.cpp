@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common.h"
+#include "formulas.h"
 
 namespace ember {
 
@@ -10,15 +11,8 @@ void sgd_update(float* param, float* velocity, const float* grad, int64_t n, flo
                 float momentum, bool nesterov) {
     const int nt = threads_for(n * 4);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int64_t i = 0; i < n; ++i) {
-        if (momentum == 0.0f || !velocity) {
-            param[i] -= lr * grad[i];
-            continue;
-        }
-        const float v = momentum * velocity[i] - lr * grad[i];
-        velocity[i] = v;
-        param[i] += nesterov ? momentum * v - lr * grad[i] : v;
-    }
+    for (int64_t i = 0; i < n; ++i)
+        sgd_element(param[i], velocity ? velocity + i : nullptr, grad[i], lr, momentum, nesterov);
 }
 
 void adam_update(float* param, float* m, float* v, const float* grad, int64_t n, float lr,
@@ -29,13 +23,8 @@ void adam_update(float* param, float* m, float* v, const float* grad, int64_t n,
     const float decay = lr * weight_decay;
     const int nt = threads_for(n * 8);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int64_t i = 0; i < n; ++i) {
-        if (decay != 0.0f) param[i] -= param[i] * decay;
-        const float g = grad[i];
-        m[i] += (g - m[i]) * (1.0f - beta1);
-        v[i] += (g * g - v[i]) * (1.0f - beta2);
-        param[i] -= alpha * m[i] / (std::sqrt(v[i]) + eps);
-    }
+    for (int64_t i = 0; i < n; ++i)
+        adam_element(param[i], m[i], v[i], grad[i], alpha, beta1, beta2, eps, decay);
 }
 
 void rmsprop_update(float* param, float* velocity, float* momentum_buf, float* avg_grad,
@@ -43,22 +32,9 @@ void rmsprop_update(float* param, float* velocity, float* momentum_buf, float* a
                     float eps, bool centered) {
     const int nt = threads_for(n * 8);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int64_t i = 0; i < n; ++i) {
-        const float g = grad[i];
-        velocity[i] = rho * velocity[i] + (1.0f - rho) * g * g;
-        float denom = velocity[i] + eps;
-        if (centered) {
-            avg_grad[i] = rho * avg_grad[i] + (1.0f - rho) * g;
-            denom = velocity[i] - avg_grad[i] * avg_grad[i] + eps;
-        }
-        const float inc = lr * g / std::sqrt(denom);
-        if (momentum > 0.0f) {
-            momentum_buf[i] = momentum * momentum_buf[i] + inc;
-            param[i] -= momentum_buf[i];
-        } else {
-            param[i] -= inc;
-        }
-    }
+    for (int64_t i = 0; i < n; ++i)
+        rmsprop_element(param[i], velocity[i], momentum_buf ? momentum_buf + i : nullptr,
+                        avg_grad ? avg_grad + i : nullptr, grad[i], lr, rho, momentum, eps, centered);
 }
 
 }  // namespace ember

@@ -6,20 +6,11 @@
 #include <vector>
 
 #include "common.h"
+#include "formulas.h"
 
 namespace ember {
 
 namespace {
-
-// Window bounds of output (oh, ow), clipped to the image.
-struct Window {
-    int64_t h0, h1, w0, w1;
-};
-inline Window window(const PoolShape& s, int64_t oh, int64_t ow) {
-    const int64_t h = oh * s.SH - s.PT, w = ow * s.SW - s.PL;
-    return {std::max<int64_t>(h, 0), std::min(h + s.PH, s.H), std::max<int64_t>(w, 0),
-            std::min(w + s.PW, s.W)};
-}
 
 // v when keep, else +0.0 (also for a NaN v), without a branch: the sign of
 // a window's maximum is unpredictable, and a mispredicted branch per channel
@@ -41,7 +32,7 @@ void max_pool2d_forward(float* y, const float* x, const PoolShape& s) {
     for (int64_t n = 0; n < s.N; ++n)
         for (int64_t oh = 0; oh < s.OH; ++oh)
             for (int64_t ow = 0; ow < s.OW; ++ow) {
-                const Window wd = window(s, oh, ow);
+                const PoolWindow wd = pool_window(s, oh, ow);
                 float* out = y + ((n * s.OH + oh) * s.OW + ow) * s.C;
                 for (int64_t c = 0; c < s.C; ++c) out[c] = -INFINITY;
                 for (int64_t h = wd.h0; h < wd.h1; ++h)
@@ -50,7 +41,7 @@ void max_pool2d_forward(float* y, const float* x, const PoolShape& s) {
                         for (int64_t c = 0; c < s.C; ++c) {
                             // v > best, or v is NaN, unless best already is NaN.
                             const float v = in[c], b = out[c];
-                            out[c] = (!(v <= b) & (b == b)) ? v : b;
+                            out[c] = max_takes(v, b) ? v : b;
                         }
                     }
             }
@@ -71,7 +62,7 @@ void max_pool2d_backward(float* dx, const float* dy, const float* x, const PoolS
             std::memset(dx + n * s.H * s.W * s.C, 0, s.H * s.W * s.C * sizeof(float));
             for (int64_t oh = 0; oh < s.OH; ++oh)
                 for (int64_t ow = 0; ow < s.OW; ++ow) {
-                    const Window wd = window(s, oh, ow);
+                    const PoolWindow wd = pool_window(s, oh, ow);
                     const int64_t ww = wd.w1 - wd.w0, count = (wd.h1 - wd.h0) * ww;
                     if (count <= 0) continue;
                     auto at = [&](int64_t pos) {
@@ -88,7 +79,7 @@ void max_pool2d_backward(float* dx, const float* dy, const float* x, const PoolS
                         const float* in = at(pos);
                         for (int64_t c = 0; c < s.C; ++c) {
                             const float v = in[c], b = best[c];
-                            const bool take = !(v <= b) & (b == b);
+                            const bool take = max_takes(v, b);
                             best[c] = take ? v : b;
                             arg[c] = take ? pos : arg[c];
                         }
@@ -109,7 +100,7 @@ void avg_pool2d_forward(float* y, const float* x, const PoolShape& s) {
     for (int64_t n = 0; n < s.N; ++n)
         for (int64_t oh = 0; oh < s.OH; ++oh)
             for (int64_t ow = 0; ow < s.OW; ++ow) {
-                const Window wd = window(s, oh, ow);
+                const PoolWindow wd = pool_window(s, oh, ow);
                 float* out = y + ((n * s.OH + oh) * s.OW + ow) * s.C;
                 for (int64_t c = 0; c < s.C; ++c) out[c] = 0.0f;
                 for (int64_t h = wd.h0; h < wd.h1; ++h)
@@ -131,7 +122,7 @@ void avg_pool2d_backward(float* dx, const float* dy, const PoolShape& s) {
     for (int64_t n = 0; n < s.N; ++n)
         for (int64_t oh = 0; oh < s.OH; ++oh)
             for (int64_t ow = 0; ow < s.OW; ++ow) {
-                const Window wd = window(s, oh, ow);
+                const PoolWindow wd = pool_window(s, oh, ow);
                 const int64_t count = (wd.h1 - wd.h0) * (wd.w1 - wd.w0);
                 const float inv = count > 0 ? 1.0f / (float)count : 0.0f;
                 const float* g = dy + ((n * s.OH + oh) * s.OW + ow) * s.C;

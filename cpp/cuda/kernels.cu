@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "../loss.h"
+#include "../formulas.h"
 #include "cuda_ops.h"
 #include "runtime.h"
 
@@ -202,57 +202,56 @@ __global__ void col2im_kernel(float* dx, const float* dcol, ConvShape s) {
 
 // ------------------------------------------------------------------ pooling
 
-// The first maximum wins, and a NaN once taken stays (the CPU's rule).
-__device__ inline bool takes(float v, float best) { return !(v <= best) && best == best; }
-
-// Window of output (oh, ow) clipped to the image.
-struct Win {
-    int64_t h0, h1, w0, w1;
-};
-__device__ inline Win window(const PoolShape& s, int64_t oh, int64_t ow) {
-    const int64_t h0 = oh * s.SH - s.PT, w0 = ow * s.SW - s.PL;
-    return {max(h0, (int64_t)0), min(h0 + s.PH, s.H), max(w0, (int64_t)0), min(w0 + s.PW, s.W)};
-}
-
 __global__ void max_pool_forward_kernel(float* y, const float* x, PoolShape s) {
     EMBER_GRID_LOOP(idx, s.N * s.OH * s.OW * s.C) {
         const Nhwc p = unravel(idx, s.OH, s.OW, s.C);
-        const Win wd = window(s, p.h, p.w);
-        float best = -INFINITY;
+        const PoolWindow wd = pool_window(s, p.h, p.w);
+        float best = 0.0f;
         bool first = true;
         for (int64_t h = wd.h0; h < wd.h1; ++h)
             for (int64_t w = wd.w0; w < wd.w1; ++w) {
                 const float v = x[((p.n * s.H + h) * s.W + w) * s.C + p.c];
-                if (first || takes(v, best)) best = v;
+                if (first || max_takes(v, best)) best = v;
                 first = false;
             }
         y[idx] = best;
     }
 }
 
-// Gather form: each input element adds dy of every window whose first
-// maximum it is, windows in (oh, ow) order. With relu_input, a window whose
-// maximum is not positive passes nothing (the ReLU's gradient).
+// The outputs whose windows can hold input row h, column w: a gather over
+// them replaces the CPU's scatter (no two threads write one element).
+struct OutRange {
+    int64_t oh0, oh1, ow0, ow1;  // inclusive
+};
+__device__ inline OutRange outputs_over(const PoolShape& s, int64_t h, int64_t w) {
+    // oh * SH - PT <= h < oh * SH - PT + PH, the same for w.
+    return {max((int64_t)0, (h + s.PT - s.PH + s.SH) / s.SH), min(s.OH - 1, (h + s.PT) / s.SH),
+            max((int64_t)0, (w + s.PL - s.PW + s.SW) / s.SW), min(s.OW - 1, (w + s.PL) / s.SW)};
+}
+
+__device__ inline bool inside(const PoolWindow& wd, int64_t h, int64_t w) {
+    return h >= wd.h0 && h < wd.h1 && w >= wd.w0 && w < wd.w1;
+}
+
+// Each input element adds dy of every window whose first maximum it is,
+// windows in (oh, ow) order. With relu_input, a window whose maximum is not
+// positive passes nothing (the ReLU's gradient, as on the CPU).
 __global__ void max_pool_backward_kernel(float* dx, const float* dy, const float* x, PoolShape s,
                                          bool relu_input) {
     EMBER_GRID_LOOP(idx, s.N * s.H * s.W * s.C) {
         const Nhwc p = unravel(idx, s.H, s.W, s.C);
-        // Windows that contain (p.h, p.w): oh * SH - PT <= h < oh * SH - PT + PH.
-        const int64_t oh0 = max((int64_t)0, (p.h + s.PT - s.PH + s.SH) / s.SH);
-        const int64_t oh1 = min(s.OH - 1, (p.h + s.PT) / s.SH);
-        const int64_t ow0 = max((int64_t)0, (p.w + s.PL - s.PW + s.SW) / s.SW);
-        const int64_t ow1 = min(s.OW - 1, (p.w + s.PL) / s.SW);
+        const OutRange r = outputs_over(s, p.h, p.w);
         float acc = 0.0f;
-        for (int64_t oh = oh0; oh <= oh1; ++oh)
-            for (int64_t ow = ow0; ow <= ow1; ++ow) {
-                const Win wd = window(s, oh, ow);
-                if (p.h < wd.h0 || p.h >= wd.h1 || p.w < wd.w0 || p.w >= wd.w1) continue;
+        for (int64_t oh = r.oh0; oh <= r.oh1; ++oh)
+            for (int64_t ow = r.ow0; ow <= r.ow1; ++ow) {
+                const PoolWindow wd = pool_window(s, oh, ow);
+                if (!inside(wd, p.h, p.w)) continue;
                 float best = 0.0f;
                 int64_t arg_h = -1, arg_w = -1;
                 for (int64_t h = wd.h0; h < wd.h1; ++h)
                     for (int64_t w = wd.w0; w < wd.w1; ++w) {
                         const float v = x[((p.n * s.H + h) * s.W + w) * s.C + p.c];
-                        if (arg_h < 0 || takes(v, best)) { best = v; arg_h = h; arg_w = w; }
+                        if (arg_h < 0 || max_takes(v, best)) { best = v; arg_h = h; arg_w = w; }
                     }
                 if (arg_h == p.h && arg_w == p.w && (best > 0.0f || !relu_input))
                     acc += dy[((p.n * s.OH + oh) * s.OW + ow) * s.C + p.c];
@@ -261,10 +260,11 @@ __global__ void max_pool_backward_kernel(float* dx, const float* dy, const float
     }
 }
 
+// The mean over the window's positions inside the image.
 __global__ void avg_pool_forward_kernel(float* y, const float* x, PoolShape s) {
     EMBER_GRID_LOOP(idx, s.N * s.OH * s.OW * s.C) {
         const Nhwc p = unravel(idx, s.OH, s.OW, s.C);
-        const Win wd = window(s, p.h, p.w);
+        const PoolWindow wd = pool_window(s, p.h, p.w);
         const int64_t count = (wd.h1 - wd.h0) * (wd.w1 - wd.w0);
         float acc = 0.0f;
         for (int64_t h = wd.h0; h < wd.h1; ++h)
@@ -276,15 +276,12 @@ __global__ void avg_pool_forward_kernel(float* y, const float* x, PoolShape s) {
 __global__ void avg_pool_backward_kernel(float* dx, const float* dy, PoolShape s) {
     EMBER_GRID_LOOP(idx, s.N * s.H * s.W * s.C) {
         const Nhwc p = unravel(idx, s.H, s.W, s.C);
-        const int64_t oh0 = max((int64_t)0, (p.h + s.PT - s.PH + s.SH) / s.SH);
-        const int64_t oh1 = min(s.OH - 1, (p.h + s.PT) / s.SH);
-        const int64_t ow0 = max((int64_t)0, (p.w + s.PL - s.PW + s.SW) / s.SW);
-        const int64_t ow1 = min(s.OW - 1, (p.w + s.PL) / s.SW);
+        const OutRange r = outputs_over(s, p.h, p.w);
         float acc = 0.0f;
-        for (int64_t oh = oh0; oh <= oh1; ++oh)
-            for (int64_t ow = ow0; ow <= ow1; ++ow) {
-                const Win wd = window(s, oh, ow);
-                if (p.h < wd.h0 || p.h >= wd.h1 || p.w < wd.w0 || p.w >= wd.w1) continue;
+        for (int64_t oh = r.oh0; oh <= r.oh1; ++oh)
+            for (int64_t ow = r.ow0; ow <= r.ow1; ++ow) {
+                const PoolWindow wd = pool_window(s, oh, ow);
+                if (!inside(wd, p.h, p.w)) continue;
                 const int64_t count = (wd.h1 - wd.h0) * (wd.w1 - wd.w0);
                 acc += dy[((p.n * s.OH + oh) * s.OW + ow) * s.C + p.c] * (1.0f / (float)count);
             }
@@ -310,26 +307,20 @@ __global__ void global_avg_backward_kernel(float* dx, const float* dy, int64_t N
 }
 
 // ------------------------------------------------------------------ element-wise
-
-__device__ inline float sigmoidf(float v) {
-    return v >= 0.0f ? 1.0f / (1.0f + expf(-v)) : expf(v) / (1.0f + expf(v));
-}
-
-constexpr float kInvSqrt2 = 0.70710678118654752f;
-constexpr float kInvSqrt2Pi = 0.39894228040143268f;
+// The formulas are formulas.h's, shared with the CPU kernels.
 
 __global__ void activation_forward_kernel(float* y, const float* x, int64_t n, Act act, float alpha) {
     EMBER_GRID_LOOP(i, n) {
         const float v = x[i];
         float r = v;
         switch (act) {
-            case Act::Linear: break;
-            case Act::Relu: r = v < 0.0f ? 0.0f : v; break;  // keeps NaN
-            case Act::Sigmoid: r = sigmoidf(v); break;
-            case Act::Tanh: r = tanhf(v); break;
-            case Act::LeakyRelu: r = v >= 0.0f ? v : alpha * v; break;
-            case Act::Elu: r = v > 0.0f ? v : alpha * expm1f(v); break;
-            case Act::Gelu: r = 0.5f * v * (1.0f + erff(v * kInvSqrt2)); break;
+            case Act::Linear: r = activate<Act::Linear>(v, alpha); break;
+            case Act::Relu: r = activate<Act::Relu>(v, alpha); break;
+            case Act::Sigmoid: r = activate<Act::Sigmoid>(v, alpha); break;
+            case Act::Tanh: r = activate<Act::Tanh>(v, alpha); break;
+            case Act::LeakyRelu: r = activate<Act::LeakyRelu>(v, alpha); break;
+            case Act::Elu: r = activate<Act::Elu>(v, alpha); break;
+            case Act::Gelu: r = activate<Act::Gelu>(v, alpha); break;
         }
         y[i] = r;
     }
@@ -341,18 +332,13 @@ __global__ void activation_backward_kernel(float* dx, const float* dy, const flo
         const float v = x[i], g = dy[i];
         float r = g;
         switch (act) {
-            case Act::Linear: break;
-            case Act::Relu: r = v > 0.0f ? g : 0.0f; break;
-            case Act::Sigmoid: { const float s = sigmoidf(v); r = g * s * (1.0f - s); break; }
-            case Act::Tanh: { const float t = tanhf(v); r = g * (1.0f - t * t); break; }
-            case Act::LeakyRelu: r = v >= 0.0f ? g : alpha * g; break;
-            case Act::Elu: r = v > 0.0f ? g : g * alpha * expf(v); break;
-            case Act::Gelu: {
-                const float cdf = 0.5f * (1.0f + erff(v * kInvSqrt2));
-                const float pdf = kInvSqrt2Pi * expf(-0.5f * v * v);
-                r = g * (cdf + v * pdf);
-                break;
-            }
+            case Act::Linear: r = activate_grad<Act::Linear>(g, v, alpha); break;
+            case Act::Relu: r = activate_grad<Act::Relu>(g, v, alpha); break;
+            case Act::Sigmoid: r = activate_grad<Act::Sigmoid>(g, v, alpha); break;
+            case Act::Tanh: r = activate_grad<Act::Tanh>(g, v, alpha); break;
+            case Act::LeakyRelu: r = activate_grad<Act::LeakyRelu>(g, v, alpha); break;
+            case Act::Elu: r = activate_grad<Act::Elu>(g, v, alpha); break;
+            case Act::Gelu: r = activate_grad<Act::Gelu>(g, v, alpha); break;
         }
         dx[i] = r;
     }
@@ -362,162 +348,64 @@ __global__ void relu_from_output_kernel(float* dx, const float* dy, const float*
     EMBER_GRID_LOOP(i, n) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
-// log(softmax(z)) of one row, into logp; the CPU's log_softmax_row.
-__device__ void log_softmax_row(float* logp, const float* z, int64_t cols) {
-    float m = -INFINITY;
-    for (int64_t c = 0; c < cols; ++c) m = fmaxf(m, z[c]);
-    if (isinf(m) && m > 0) m = 0.0f;
-    float sum = 0.0f;
-    for (int64_t c = 0; c < cols; ++c) sum += expf(z[c] - m);
-    const float lse = m + logf(sum);
-    for (int64_t c = 0; c < cols; ++c) logp[c] = z[c] - lse;
-}
-
 // One thread per row (rows are short: class scores).
 __global__ void softmax_kernel(float* y, const float* x, int64_t rows, int64_t cols) {
-    EMBER_GRID_LOOP(r, rows) {
-        const float* in = x + r * cols;
-        float* out = y + r * cols;
-        float m = -INFINITY;
-        for (int64_t c = 0; c < cols; ++c) m = fmaxf(m, in[c]);
-        if (isinf(m) && m > 0) m = 0.0f;
-        float sum = 0.0f;
-        for (int64_t c = 0; c < cols; ++c) { out[c] = expf(in[c] - m); sum += out[c]; }
-        const float inv = 1.0f / sum;
-        for (int64_t c = 0; c < cols; ++c) out[c] *= inv;
-    }
+    EMBER_GRID_LOOP(r, rows) softmax_row(y + r * cols, x + r * cols, cols);
 }
 
-// dx already holds softmax(x); becomes y * (dy - sum(dy * y)).
+// dx already holds softmax(x).
 __global__ void softmax_backward_kernel(float* dx, const float* dy, int64_t rows, int64_t cols) {
-    EMBER_GRID_LOOP(r, rows) {
-        float* d = dx + r * cols;
-        const float* g = dy + r * cols;
-        float dot = 0.0f;
-        for (int64_t c = 0; c < cols; ++c) dot += g[c] * d[c];
-        for (int64_t c = 0; c < cols; ++c) d[c] = d[c] * (g[c] - dot);
-    }
+    EMBER_GRID_LOOP(r, rows) softmax_backward_row(dx + r * cols, dy + r * cols, cols);
 }
 
 // ------------------------------------------------------------------ losses
 // One thread per row; each writes its row's gradient and its loss (double).
 
-__device__ inline float clip(float p) { return fminf(fmaxf(p, kLossEpsilon), 1.0f - kLossEpsilon); }
-
 __global__ void cce_kernel(float* dpred, double* row_loss, const float* y_true, const float* y_pred,
                            int64_t rows, int64_t cols) {
     const float inv_rows = 1.0f / (float)rows;
-    EMBER_GRID_LOOP(r, rows) {
-        const float* t = y_true + r * cols;
-        const float* p = y_pred + r * cols;
-        float* d = dpred + r * cols;
-        float s = 0.0f;
-        for (int64_t c = 0; c < cols; ++c) s += p[c];
-        double loss = 0.0;
-        float dot = 0.0f;
-        for (int64_t c = 0; c < cols; ++c) {
-            const float q0 = p[c] / s, q = clip(q0);
-            loss -= (double)t[c] * log((double)q);
-            const float g = (q0 == q) ? -t[c] / q : 0.0f;
-            d[c] = g;
-            dot += g * q0;
-        }
-        for (int64_t c = 0; c < cols; ++c) d[c] = (d[c] - dot) / s * inv_rows;
-        row_loss[r] = loss;
-    }
+    EMBER_GRID_LOOP(r, rows)
+        row_loss[r] = cce_row(dpred + r * cols, y_true + r * cols, y_pred + r * cols, cols, inv_rows);
 }
 
 __global__ void softmax_ce_kernel(float* dz, float* probs, double* row_loss, const float* y_true,
                                   const float* z, int64_t rows, int64_t cols) {
     const float inv_rows = 1.0f / (float)rows;
-    EMBER_GRID_LOOP(r, rows) {
-        const float* t = y_true + r * cols;
-        float* d = dz + r * cols;
-        log_softmax_row(d, z + r * cols, cols);  // d holds log p for now
-        double loss = 0.0;
-        float tsum = 0.0f;
-        for (int64_t c = 0; c < cols; ++c) { loss -= (double)t[c] * (double)d[c]; tsum += t[c]; }
-        for (int64_t c = 0; c < cols; ++c) {
-            const float p = expf(d[c]);
-            if (probs) probs[r * cols + c] = p;
-            d[c] = (p * tsum - t[c]) * inv_rows;
-        }
-        row_loss[r] = loss;
-    }
+    EMBER_GRID_LOOP(r, rows)
+        row_loss[r] = softmax_ce_row(dz + r * cols, probs ? probs + r * cols : nullptr,
+                                     y_true + r * cols, z + r * cols, cols, inv_rows);
 }
 
 __global__ void sparse_ce_kernel(float* dpred, double* row_loss, const int64_t* labels,
                                  const float* y_pred, int64_t rows, int64_t cols, bool from_logits) {
     const float inv_rows = 1.0f / (float)rows;
-    EMBER_GRID_LOOP(r, rows) {
-        const int64_t k = labels[r];
-        const float* p = y_pred + r * cols;
-        float* d = dpred + r * cols;
-        if (from_logits) {
-            log_softmax_row(d, p, cols);
-            row_loss[r] = -(double)d[k];
-            for (int64_t c = 0; c < cols; ++c) d[c] = (expf(d[c]) - (c == k ? 1.0f : 0.0f)) * inv_rows;
-            continue;
-        }
-        float s = 0.0f;
-        for (int64_t c = 0; c < cols; ++c) s += p[c];
-        const float q0 = p[k] / s, q = clip(q0);
-        const float g = (q0 == q) ? -1.0f / q : 0.0f;
-        const float dot = g * q0;
-        for (int64_t c = 0; c < cols; ++c) d[c] = ((c == k ? g : 0.0f) - dot) / s * inv_rows;
-        row_loss[r] = -log((double)q);
-    }
+    EMBER_GRID_LOOP(r, rows)
+        row_loss[r] = sparse_ce_row(dpred + r * cols, labels[r], y_pred + r * cols, cols, inv_rows,
+                                    from_logits);
 }
 
 __global__ void bce_kernel(float* dpred, double* row_loss, const float* y_true, const float* y_pred,
                            int64_t rows, int64_t cols, bool from_logits) {
     const float inv_n = 1.0f / (float)(rows * cols);
-    EMBER_GRID_LOOP(r, rows) {
-        double loss = 0.0;
-        for (int64_t c = r * cols; c < (r + 1) * cols; ++c) {
-            const float t = y_true[c], z = y_pred[c];
-            if (from_logits) {
-                loss += (double)(fmaxf(z, 0.0f) - z * t + log1pf(expf(-fabsf(z))));
-                dpred[c] = (sigmoidf(z) - t) * inv_n;
-            } else {
-                const float p = clip(z);
-                loss -= (double)t * log((double)p) + (1.0 - t) * log(1.0 - (double)p);
-                dpred[c] = (p == z) ? (-(t / p) + (1.0f - t) / (1.0f - p)) * inv_n : 0.0f;
-            }
-        }
-        row_loss[r] = loss;
-    }
+    EMBER_GRID_LOOP(r, rows)
+        row_loss[r] = bce_row(dpred + r * cols, y_true + r * cols, y_pred + r * cols, cols, inv_n,
+                              from_logits);
 }
 
 __global__ void mse_kernel(float* dpred, double* row_loss, const float* y_true, const float* y_pred,
                            int64_t rows, int64_t cols) {
     const float scale = 2.0f / (float)(rows * cols);
-    EMBER_GRID_LOOP(r, rows) {
-        double loss = 0.0;
-        for (int64_t c = r * cols; c < (r + 1) * cols; ++c) {
-            const float e = y_pred[c] - y_true[c];
-            loss += (double)e * e;
-            dpred[c] = scale * e;
-        }
-        row_loss[r] = loss;
-    }
+    EMBER_GRID_LOOP(r, rows)
+        row_loss[r] = mse_row(dpred + r * cols, y_true + r * cols, y_pred + r * cols, cols, scale);
 }
 
 // ------------------------------------------------------------------ dropout
 
-// SplitMix64's finaliser, as in dropout.cpp: the same seed gives the same
-// mask on the CPU and the GPU.
-__host__ __device__ inline uint64_t mix(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
+// The CPU's mask for the same seed: a counter-based hash of the element index.
 __global__ void dropout_kernel(float* y, float* mask, const float* x, int64_t n, float threshold,
                                float keep_scale, uint64_t key) {
     EMBER_GRID_LOOP(i, n) {
-        const float u = (float)(mix(key ^ (uint64_t)i) >> 40) * (1.0f / 16777216.0f);
-        mask[i] = u >= threshold ? keep_scale : 0.0f;
+        mask[i] = dropout_mask(key, i, threshold, keep_scale);
         y[i] = x[i] * mask[i];
     }
 }
@@ -595,46 +483,19 @@ __global__ void bn_backward_kernel(float* dx, float* dgamma, float* dbeta, const
 
 __global__ void sgd_kernel(float* p, float* vel, const float* g, int64_t n, float lr, float momentum,
                            bool nesterov) {
-    EMBER_GRID_LOOP(i, n) {
-        if (momentum == 0.0f || !vel) {
-            p[i] -= lr * g[i];
-            continue;
-        }
-        const float v = momentum * vel[i] - lr * g[i];
-        vel[i] = v;
-        p[i] += nesterov ? momentum * v - lr * g[i] : v;
-    }
+    EMBER_GRID_LOOP(i, n) sgd_element(p[i], vel ? vel + i : nullptr, g[i], lr, momentum, nesterov);
 }
 
 __global__ void adam_kernel(float* p, float* m, float* v, const float* g, int64_t n, float alpha,
                             float beta1, float beta2, float eps, float decay) {
-    EMBER_GRID_LOOP(i, n) {
-        if (decay != 0.0f) p[i] -= p[i] * decay;
-        const float gi = g[i];
-        m[i] += (gi - m[i]) * (1.0f - beta1);
-        v[i] += (gi * gi - v[i]) * (1.0f - beta2);
-        p[i] -= alpha * m[i] / (sqrtf(v[i]) + eps);
-    }
+    EMBER_GRID_LOOP(i, n) adam_element(p[i], m[i], v[i], g[i], alpha, beta1, beta2, eps, decay);
 }
 
 __global__ void rmsprop_kernel(float* p, float* vel, float* mom, float* avg, const float* g, int64_t n,
                                float lr, float rho, float momentum, float eps, bool centered) {
-    EMBER_GRID_LOOP(i, n) {
-        const float gi = g[i];
-        vel[i] = rho * vel[i] + (1.0f - rho) * gi * gi;
-        float denom = vel[i] + eps;
-        if (centered) {
-            avg[i] = rho * avg[i] + (1.0f - rho) * gi;
-            denom = vel[i] - avg[i] * avg[i] + eps;
-        }
-        const float inc = lr * gi / sqrtf(denom);
-        if (momentum > 0.0f) {
-            mom[i] = momentum * mom[i] + inc;
-            p[i] -= mom[i];
-        } else {
-            p[i] -= inc;
-        }
-    }
+    EMBER_GRID_LOOP(i, n)
+        rmsprop_element(p[i], vel[i], mom ? mom + i : nullptr, avg ? avg + i : nullptr, g[i], lr, rho,
+                        momentum, eps, centered);
 }
 
 // Mean of the per-row losses, summed on the host in row order (as the CPU).
@@ -832,7 +693,7 @@ float mean_squared_error(float* dpred, const float* y_true, const float* y_pred,
 
 void dropout_forward(float* y, float* mask, const float* x, int64_t n, double rate, uint64_t seed) {
     const float keep_scale = rate < 1.0 ? (float)(1.0 / (1.0 - rate)) : 0.0f;
-    const uint64_t key = mix(seed + 0x9e3779b97f4a7c15ULL);
+    const uint64_t key = dropout_key(seed);
     launch("dropout_kernel", dropout_kernel, grid_for(n), kThreads, y, mask, x, n, (float)rate,
            keep_scale, key);
 }
