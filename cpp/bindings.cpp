@@ -302,7 +302,6 @@ py::object matmul(py::handle a_, py::handle b_, bool ta, bool tb, double alpha, 
                         std::to_string(N) + "). Received: " + ci.t.shape_str());
     }
     const Device dev = device_of({&a, &b, &ci});
-    if (naive) require_cpu(a, "matmul_naive");
     Out c = output({M, N}, dev);
     py::gil_scoped_release nogil;
     if (beta != 0.0) {
@@ -313,8 +312,8 @@ py::object matmul(py::handle a_, py::handle b_, bool ta, bool tb, double alpha, 
             std::memcpy(c.p, ci.t.data, M * N * sizeof(float));
     }
     if (naive)
-        gemm_naive(c.p, a.t.data, b.t.data, M, N, K, ta, tb, (float)alpha, (float)beta, a.t.dim(1),
-                   b.t.dim(1), N);
+        EMBER_ON(dev, gemm_naive(c.p, a.t.data, b.t.data, M, N, K, ta, tb, (float)alpha, (float)beta,
+                                 a.t.dim(1), b.t.dim(1), N));
     else
         EMBER_ON(dev, gemm(c.p, a.t.data, b.t.data, M, N, K, ta, tb, (float)alpha, (float)beta,
                            a.t.dim(1), b.t.dim(1), N));

@@ -102,7 +102,7 @@ def test_device_array_round_trip_views_and_errors():
     with pytest.raises(ValueError, match="one device"):
         _core.matmul(d.reshape(3, 20), np.ones((20, 2), np.float32))
     with pytest.raises(ValueError, match="cpu device only"):
-        _core.matmul_naive(d.reshape(3, 20), d.reshape(20, 3))
+        _core.conv2d_naive(d.reshape(1, 3, 4, 5), _core.to_device(np.ones((1, 1, 5, 2), np.float32)))
     with pytest.raises(ValueError, match="on cpu"):
         _core.sgd_update(np.ones(60, np.float32), d.reshape(60))
     z = _core.device_zeros((2, 3))
@@ -120,8 +120,28 @@ def test_matmul(m, n, k, ta, tb):
     a = rand(rng, *((k, m) if ta else (m, k)))
     b = rand(rng, *((n, k) if tb else (k, n)))
     c = rand(rng, m, n)
-    same(_core.matmul(*dev(a, b), ta, tb), _core.matmul(a, b, ta, tb))
+    want = _core.matmul(a, b, ta, tb)
+    same(_core.matmul(*dev(a, b), ta, tb), want)
+    same(_core.matmul_naive(*dev(a, b), ta, tb), want)  # the CUDA reference kernel
     same(_core.matmul(*dev(a, b), ta, tb, 0.5, 2.0, dev(c)), _core.matmul(a, b, ta, tb, 0.5, 2.0, c))
+
+
+@gpu
+@pytest.mark.parametrize("m,n,k,ta", [(9, 32, 5000, True), (40, 20, 4500, False)])
+def test_matmul_split_k(m, n, k, ta):
+    """Few output tiles and a long K (a weight gradient): K is split into
+    fixed chunks, whose partial products are added in order."""
+    rng = np.random.default_rng(13)
+    a = rand(rng, *((k, m) if ta else (m, k)))
+    b, c, bias = rand(rng, k, n), rand(rng, m, n), rand(rng, n)
+    da, db = dev(a, b)
+    got = _core.matmul(da, db, ta)
+    same(got, _core.matmul(a, b, ta))
+    same(got, np.asarray(_core.matmul_naive(da, db, ta)))
+    np.testing.assert_array_equal(got.numpy(), _core.matmul(da, db, ta).numpy())  # repeatable
+    same(_core.matmul(da, db, ta, False, 0.5, 2.0, dev(c)), _core.matmul(a, b, ta, False, 0.5, 2.0, c))
+    x = a.T if ta else a  # the dense path: bias and ReLU in the split-K write-out
+    same(_core.dense(*dev(np.ascontiguousarray(x), b, bias), True), _core.dense(x, b, bias, True))
 
 
 @gpu

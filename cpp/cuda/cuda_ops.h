@@ -61,10 +61,16 @@ void fill_zero(float* p, int64_t n);
 double benchmark_gemm(int64_t M, int64_t N, int64_t K, int reps);
 
 // C (M x N) = alpha * op(A) * op(B) + beta * C, row-major, then bias (N,)
-// and a ReLU when given; ember::gemm's contract.
+// and a ReLU when given; ember::gemm's contract. Shared-memory tiles with
+// register blocking; a long K with few output tiles is split into fixed
+// chunks (split-K) whose partial products are added in order.
 void gemm(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K,
           bool trans_a, bool trans_b, float alpha, float beta, int64_t lda, int64_t ldb,
           int64_t ldc, const float* bias = nullptr, bool relu = false);
+// Reference: one thread per element of C, k ascending.
+void gemm_naive(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K,
+                bool trans_a, bool trans_b, float alpha, float beta, int64_t lda, int64_t ldb,
+                int64_t ldc);
 
 // out (C,) = column sums of x (M, C): blocks of kReduceBlock rows, then the
 // blocks' sums in order.

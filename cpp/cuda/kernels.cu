@@ -28,16 +28,44 @@ constexpr int64_t kReduceRows = 256;
 // outputs per thread held in registers (256 threads).
 constexpr int BM = 128, BN = 128, BK = 8, TM = 8, TN = 8;
 
+// Split-K: a product with few output tiles and a long K (a weight gradient,
+// K = batch * OH * OW) would keep only a few blocks busy, so K is cut into
+// chunks of kSplitChunk (grid z), each chunk's product is written to its
+// own slice of a workspace, and a second kernel adds the slices in chunk
+// order. The split depends only on M, N and K, so results repeat exactly.
+constexpr int64_t kSplitTiles = 64;     // split only below this many output tiles
+constexpr int64_t kSplitChunk = 2048;   // K per chunk (a multiple of BK)
+constexpr int64_t kMaxSplits = 256;
+
+// Element (i, j) of op(X) for a row-major X with leading dimension ld.
+template <bool T>
+__device__ inline float at(const float* X, int64_t ld, int64_t i, int64_t j) {
+    return T ? X[j * ld + i] : X[i * ld + j];
+}
+
+// C = alpha * acc + beta * C, + bias, ReLU: every GEMM's write-out.
+__device__ inline float epilogue(float acc, float alpha, float beta, const float* c,
+                                 const float* bias, int64_t gn, bool relu) {
+    float v = alpha * acc;
+    if (beta != 0.0f) v += beta * *c;
+    if (bias) v += bias[gn];
+    return relu && v < 0.0f ? 0.0f : v;
+}
+
+// Block (x, y, z) computes rows x*BM.., columns y*BN.. over K range
+// [z * kchunk, (z + 1) * kchunk). With a workspace (split-K), the raw sums go
+// to slice z of it and the epilogue waits for splitk_reduce_kernel.
 template <bool TA, bool TB>
-__global__ void sgemm_kernel(int64_t M, int64_t N, int64_t K, float alpha, const float* __restrict__ A,
-                             int64_t lda, const float* __restrict__ B, int64_t ldb, float beta,
-                             float* __restrict__ C, int64_t ldc, const float* __restrict__ bias,
-                             bool relu) {
+__global__ void sgemm_kernel(int64_t M, int64_t N, int64_t K, int64_t kchunk, float alpha,
+                             const float* __restrict__ A, int64_t lda, const float* __restrict__ B,
+                             int64_t ldb, float beta, float* __restrict__ C, int64_t ldc,
+                             const float* __restrict__ bias, bool relu, float* __restrict__ work) {
     __shared__ float As[BK][BM];
     __shared__ float Bs[BK][BN];
     const int tid = threadIdx.x;
     // Row tiles on x (up to 2^31 - 1 of them), column tiles on y (65535).
     const int64_t row0 = (int64_t)blockIdx.x * BM, col0 = (int64_t)blockIdx.y * BN;
+    const int64_t kbeg = (int64_t)blockIdx.z * kchunk, kend = min(K, kbeg + kchunk);
     const int tr = tid / (BN / TN), tc = tid % (BN / TN);
     float acc[TM][TN];
 #pragma unroll
@@ -45,21 +73,17 @@ __global__ void sgemm_kernel(int64_t M, int64_t N, int64_t K, float alpha, const
 #pragma unroll
         for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
 
-    for (int64_t k0 = 0; k0 < K; k0 += BK) {
+    for (int64_t k0 = kbeg; k0 < kend; k0 += BK) {
         for (int i = tid; i < BM * BK; i += blockDim.x) {
             // Consecutive threads walk A's contiguous direction.
             const int m = TA ? i % BM : i / BK, k = TA ? i / BM : i % BK;
             const int64_t gm = row0 + m, gk = k0 + k;
-            float v = 0.0f;
-            if (gm < M && gk < K) v = TA ? A[gk * lda + gm] : A[gm * lda + gk];
-            As[k][m] = v;
+            As[k][m] = (gm < M && gk < kend) ? at<TA>(A, lda, gm, gk) : 0.0f;
         }
         for (int i = tid; i < BK * BN; i += blockDim.x) {
             const int n = TB ? i / BK : i % BN, k = TB ? i % BK : i / BN;
             const int64_t gk = k0 + k, gn = col0 + n;
-            float v = 0.0f;
-            if (gk < K && gn < N) v = TB ? B[gn * ldb + gk] : B[gk * ldb + gn];
-            Bs[k][n] = v;
+            Bs[k][n] = (gk < kend && gn < N) ? at<TB>(B, ldb, gk, gn) : 0.0f;
         }
         __syncthreads();
 #pragma unroll
@@ -76,6 +100,7 @@ __global__ void sgemm_kernel(int64_t M, int64_t N, int64_t K, float alpha, const
         }
         __syncthreads();
     }
+    float* slice = work ? work + (int64_t)blockIdx.z * M * N : nullptr;
 #pragma unroll
     for (int i = 0; i < TM; ++i) {
         const int64_t gm = row0 + tr * TM + i;
@@ -84,13 +109,33 @@ __global__ void sgemm_kernel(int64_t M, int64_t N, int64_t K, float alpha, const
         for (int j = 0; j < TN; ++j) {
             const int64_t gn = col0 + tc * TN + j;
             if (gn >= N) continue;
-            float v = alpha * acc[i][j];
-            float* c = C + gm * ldc + gn;
-            if (beta != 0.0f) v += beta * *c;
-            if (bias) v += bias[gn];
-            if (relu) v = v < 0.0f ? 0.0f : v;
-            *c = v;
+            if (slice) slice[gm * N + gn] = acc[i][j];
+            else C[gm * ldc + gn] = epilogue(acc[i][j], alpha, beta, C + gm * ldc + gn, bias, gn, relu);
         }
+    }
+}
+
+// C (M, N) from the split-K slices, added in chunk order.
+__global__ void splitk_reduce_kernel(float* C, const float* work, int64_t splits, int64_t M, int64_t N,
+                                     int64_t ldc, float alpha, float beta, const float* bias, bool relu) {
+    EMBER_GRID_LOOP(idx, M * N) {
+        float acc = 0.0f;
+        for (int64_t z = 0; z < splits; ++z) acc += work[z * M * N + idx];
+        const int64_t gm = idx / N, gn = idx % N;
+        C[gm * ldc + gn] = epilogue(acc, alpha, beta, C + gm * ldc + gn, bias, gn, relu);
+    }
+}
+
+// Reference: one thread per element of C, k ascending, one accumulator.
+template <bool TA, bool TB>
+__global__ void gemm_naive_kernel(int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                                  int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                                  int64_t ldc) {
+    EMBER_GRID_LOOP(idx, M * N) {
+        const int64_t gm = idx / N, gn = idx % N;
+        float acc = 0.0f;
+        for (int64_t k = 0; k < K; ++k) acc += at<TA>(A, lda, gm, k) * at<TB>(B, ldb, k, gn);
+        C[gm * ldc + gn] = epilogue(acc, alpha, beta, C + gm * ldc + gn, nullptr, gn, false);
     }
 }
 
@@ -218,44 +263,42 @@ __global__ void max_pool_forward_kernel(float* y, const float* x, PoolShape s) {
     }
 }
 
-// The outputs whose windows can hold input row h, column w: a gather over
-// them replaces the CPU's scatter (no two threads write one element).
-struct OutRange {
-    int64_t oh0, oh1, ow0, ow1;  // inclusive
-};
-__device__ inline OutRange outputs_over(const PoolShape& s, int64_t h, int64_t w) {
+// Calls f(oh, ow, window) for every output whose window holds input row h,
+// column w, in (oh, ow) order: a gather that replaces the CPU's scatter, so
+// that no two threads write one element.
+template <class F>
+__device__ inline void for_windows_over(const PoolShape& s, int64_t h, int64_t w, F f) {
     // oh * SH - PT <= h < oh * SH - PT + PH, the same for w.
-    return {max((int64_t)0, (h + s.PT - s.PH + s.SH) / s.SH), min(s.OH - 1, (h + s.PT) / s.SH),
-            max((int64_t)0, (w + s.PL - s.PW + s.SW) / s.SW), min(s.OW - 1, (w + s.PL) / s.SW)};
+    const int64_t oh0 = max((int64_t)0, (h + s.PT - s.PH + s.SH) / s.SH);
+    const int64_t oh1 = min(s.OH - 1, (h + s.PT) / s.SH);
+    const int64_t ow0 = max((int64_t)0, (w + s.PL - s.PW + s.SW) / s.SW);
+    const int64_t ow1 = min(s.OW - 1, (w + s.PL) / s.SW);
+    for (int64_t oh = oh0; oh <= oh1; ++oh)
+        for (int64_t ow = ow0; ow <= ow1; ++ow) {
+            const PoolWindow wd = pool_window(s, oh, ow);
+            if (h >= wd.h0 && h < wd.h1 && w >= wd.w0 && w < wd.w1) f(oh, ow, wd);
+        }
 }
 
-__device__ inline bool inside(const PoolWindow& wd, int64_t h, int64_t w) {
-    return h >= wd.h0 && h < wd.h1 && w >= wd.w0 && w < wd.w1;
-}
-
-// Each input element adds dy of every window whose first maximum it is,
-// windows in (oh, ow) order. With relu_input, a window whose maximum is not
-// positive passes nothing (the ReLU's gradient, as on the CPU).
+// Each input element adds dy of every window whose first maximum it is.
+// With relu_input, a window whose maximum is not positive passes nothing
+// (the ReLU's gradient, as on the CPU).
 __global__ void max_pool_backward_kernel(float* dx, const float* dy, const float* x, PoolShape s,
                                          bool relu_input) {
     EMBER_GRID_LOOP(idx, s.N * s.H * s.W * s.C) {
         const Nhwc p = unravel(idx, s.H, s.W, s.C);
-        const OutRange r = outputs_over(s, p.h, p.w);
         float acc = 0.0f;
-        for (int64_t oh = r.oh0; oh <= r.oh1; ++oh)
-            for (int64_t ow = r.ow0; ow <= r.ow1; ++ow) {
-                const PoolWindow wd = pool_window(s, oh, ow);
-                if (!inside(wd, p.h, p.w)) continue;
-                float best = 0.0f;
-                int64_t arg_h = -1, arg_w = -1;
-                for (int64_t h = wd.h0; h < wd.h1; ++h)
-                    for (int64_t w = wd.w0; w < wd.w1; ++w) {
-                        const float v = x[((p.n * s.H + h) * s.W + w) * s.C + p.c];
-                        if (arg_h < 0 || max_takes(v, best)) { best = v; arg_h = h; arg_w = w; }
-                    }
-                if (arg_h == p.h && arg_w == p.w && (best > 0.0f || !relu_input))
-                    acc += dy[((p.n * s.OH + oh) * s.OW + ow) * s.C + p.c];
-            }
+        for_windows_over(s, p.h, p.w, [&](int64_t oh, int64_t ow, const PoolWindow& wd) {
+            float best = 0.0f;
+            int64_t arg_h = -1, arg_w = -1;
+            for (int64_t h = wd.h0; h < wd.h1; ++h)
+                for (int64_t w = wd.w0; w < wd.w1; ++w) {
+                    const float v = x[((p.n * s.H + h) * s.W + w) * s.C + p.c];
+                    if (arg_h < 0 || max_takes(v, best)) { best = v; arg_h = h; arg_w = w; }
+                }
+            if (arg_h == p.h && arg_w == p.w && (best > 0.0f || !relu_input))
+                acc += dy[((p.n * s.OH + oh) * s.OW + ow) * s.C + p.c];
+        });
         dx[idx] = acc;
     }
 }
@@ -276,15 +319,11 @@ __global__ void avg_pool_forward_kernel(float* y, const float* x, PoolShape s) {
 __global__ void avg_pool_backward_kernel(float* dx, const float* dy, PoolShape s) {
     EMBER_GRID_LOOP(idx, s.N * s.H * s.W * s.C) {
         const Nhwc p = unravel(idx, s.H, s.W, s.C);
-        const OutRange r = outputs_over(s, p.h, p.w);
         float acc = 0.0f;
-        for (int64_t oh = r.oh0; oh <= r.oh1; ++oh)
-            for (int64_t ow = r.ow0; ow <= r.ow1; ++ow) {
-                const PoolWindow wd = pool_window(s, oh, ow);
-                if (!inside(wd, p.h, p.w)) continue;
-                const int64_t count = (wd.h1 - wd.h0) * (wd.w1 - wd.w0);
-                acc += dy[((p.n * s.OH + oh) * s.OW + ow) * s.C + p.c] * (1.0f / (float)count);
-            }
+        for_windows_over(s, p.h, p.w, [&](int64_t oh, int64_t ow, const PoolWindow& wd) {
+            const int64_t count = (wd.h1 - wd.h0) * (wd.w1 - wd.w0);
+            acc += dy[((p.n * s.OH + oh) * s.OW + ow) * s.C + p.c] * (1.0f / (float)count);
+        });
         dx[idx] = acc;
     }
 }
@@ -515,11 +554,38 @@ void gemm(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_
           bool trans_a, bool trans_b, float alpha, float beta, int64_t lda, int64_t ldb,
           int64_t ldc, const float* bias, bool relu) {
     if (M <= 0 || N <= 0) return;
-    const dim3 grid((unsigned)((M + BM - 1) / BM), (unsigned)((N + BN - 1) / BN));
-    const dim3 block((BM / TM) * (BN / TN));
+    const int64_t mt = (M + BM - 1) / BM, nt = (N + BN - 1) / BN;
+    int64_t kchunk = K > 0 ? K : 1, splits = 1;
+    if (mt * nt < kSplitTiles && K >= 2 * kSplitChunk) {
+        kchunk = kSplitChunk;
+        if ((K + kchunk - 1) / kchunk > kMaxSplits)  // longer chunks, still a multiple of BK
+            kchunk = ((K + kMaxSplits - 1) / kMaxSplits + BK - 1) / BK * BK;
+        splits = (K + kchunk - 1) / kchunk;
+    }
     auto* kernel = trans_a ? (trans_b ? sgemm_kernel<true, true> : sgemm_kernel<true, false>)
                            : (trans_b ? sgemm_kernel<false, true> : sgemm_kernel<false, false>);
-    launch("sgemm_kernel", kernel, grid, block, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
+    const dim3 grid((unsigned)mt, (unsigned)nt, (unsigned)splits);
+    const dim3 block((BM / TM) * (BN / TN));
+    if (splits == 1) {
+        launch("sgemm_kernel", kernel, grid, block, M, N, K, kchunk, alpha, A, lda, B, ldb, beta, C,
+               ldc, bias, relu, (float*)nullptr);
+        return;
+    }
+    Buffer work((size_t)(splits * M * N));
+    launch("sgemm_kernel (split K)", kernel, grid, block, M, N, K, kchunk, alpha, A, lda, B, ldb, beta,
+           C, ldc, bias, relu, work.data());
+    launch("splitk_reduce_kernel", splitk_reduce_kernel, grid_for(M * N), kThreads, C,
+           (const float*)work.data(), splits, M, N, ldc, alpha, beta, bias, relu);
+}
+
+void gemm_naive(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K,
+                bool trans_a, bool trans_b, float alpha, float beta, int64_t lda, int64_t ldb,
+                int64_t ldc) {
+    if (M <= 0 || N <= 0) return;
+    auto* kernel = trans_a ? (trans_b ? gemm_naive_kernel<true, true> : gemm_naive_kernel<true, false>)
+                           : (trans_b ? gemm_naive_kernel<false, true> : gemm_naive_kernel<false, false>);
+    launch("gemm_naive_kernel", kernel, grid_for(M * N), kThreads, M, N, K, alpha, A, lda, B, ldb,
+           beta, C, ldc);
 }
 
 double benchmark_gemm(int64_t M, int64_t N, int64_t K, int reps) {
