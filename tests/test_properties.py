@@ -5,6 +5,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
+import ember
 from ember import _core, layers, models, ops
 
 import reference as ref
@@ -156,7 +157,10 @@ def _any_array():
         dtypes.flatmap(lambda dt: hnp.arrays(dt, shapes)),
         st.none(), st.integers(-3, 3), st.text(max_size=3), st.lists(st.floats(), max_size=3),
         hnp.arrays(np.float32, shapes).map(lambda a: a[::-1] if a.ndim else a),  # non-contiguous
-        hnp.arrays(np.float32, shapes, elements=st.sampled_from([np.nan, np.inf, -np.inf, 0.0])))
+        hnp.arrays(np.float32, shapes, elements=st.sampled_from([np.nan, np.inf, -np.inf, 0.0])),
+        # On a build with CUDA (or its CPU emulator): GPU arrays, and so
+        # mixes of devices and the CUDA kernels' own argument paths.
+        *([hnp.arrays(np.float32, shapes).map(ember.cuda.to_device)] if ember.cuda.is_available() else []))
 
 
 _PARAMS = st.one_of(st.integers(-2, 4), st.tuples(st.integers(-1, 3), st.integers(-1, 3)),
