@@ -116,10 +116,12 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=200, help="training steps per timed run")
     p.add_argument("--repeat", type=int, default=3, help="timed runs; the median is reported")
     p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--test-images", type=int, default=10000, help="images for the inference timing")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                    help="where both libraries run (cuda: ember built with CUDA, and a GPU)")
     args = p.parse_args(argv)
     x, y, xt, yt, source = load_data(args.steps * args.batch_size)
+    xt, yt = xt[:args.test_images], yt[:args.test_images]
     print(f"data: {source}; device {args.device}; threads {args.threads}; batch {args.batch_size}; "
           f"{args.steps} training steps x {args.repeat} runs; inference over {len(xt)} images")
     rows = [("ember",) + bench_ember(x, y, xt, yt, args.batch_size, args.threads, args.steps, args.repeat,

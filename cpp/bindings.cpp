@@ -861,7 +861,9 @@ py::array device_to_numpy(const DeviceArray& d) {
     return out;
 }
 
-std::vector<int64_t> shape_arg(py::handle obj, const char* name) {
+// A shape from Python: an int or a sequence of ints, each >= -1 (-1 only
+// where allow_unknown), whose product stays far from overflow.
+std::vector<int64_t> shape_arg(py::handle obj, const char* name, bool allow_unknown = false) {
     std::vector<int64_t> shape;
     try {
         if (py::isinstance<py::int_>(obj)) shape.push_back(obj.cast<int64_t>());
@@ -870,12 +872,23 @@ std::vector<int64_t> shape_arg(py::handle obj, const char* name) {
         throw py::type_error(std::string("Argument `") + name + "` must be a tuple of ints. Received: " +
                              std::string(py::repr(obj)));
     }
+    double total = 1.0;
+    for (int64_t d : shape) {
+        if (d < (allow_unknown ? -1 : 0))
+            value_error(std::string("Argument `") + name + "` must hold non-negative sizes. Received: " +
+                        Tensor{nullptr, shape}.shape_str());
+        total *= (double)(d < 0 ? 1 : d);
+    }
+    if (total > 4e18)
+        value_error(std::string("Argument `") + name + "` is too large. Received: " +
+                    Tensor{nullptr, shape}.shape_str());
     return shape;
 }
 
 // reshape(2, -1) or reshape((2, -1)): one -1 at most, the size unchanged.
 std::vector<int64_t> reshaped(const DeviceArray& d, py::args args) {
-    std::vector<int64_t> shape = args.size() == 1 ? shape_arg(args[0], "shape") : shape_arg(args, "shape");
+    std::vector<int64_t> shape =
+        args.size() == 1 ? shape_arg(args[0], "shape", true) : shape_arg(args, "shape", true);
     int64_t known = 1, unknown = -1;
     for (size_t i = 0; i < shape.size(); ++i) {
         if (shape[i] == -1 && unknown < 0) unknown = (int64_t)i;
@@ -899,9 +912,6 @@ py::tuple shape_tuple(const std::vector<int64_t>& shape) {
 // A NumPy array in page-locked host memory, freed with it.
 py::array pinned_empty(py::handle shape_) {
     std::vector<int64_t> shape = shape_arg(shape_, "shape");
-    for (int64_t d : shape)
-        if (d < 0) value_error("Argument `shape` must hold non-negative sizes. Received: " +
-                               Tensor{nullptr, shape}.shape_str());
     const int64_t n = Tensor{nullptr, shape}.numel();
     void* p = cuda::pinned_alloc((size_t)n * sizeof(float));
     py::capsule owner(p, [](void* q) { cuda::pinned_free(q); });
@@ -1082,9 +1092,6 @@ PYBIND11_MODULE(_core, m) {
     }, "array"_a, "A copy of a host array in GPU memory (the array itself if it is there already).");
     m.def("device_zeros", [](py::handle shape_) {
         std::vector<int64_t> shape = shape_arg(shape_, "shape");
-        for (int64_t v : shape)
-            if (v < 0) value_error("Argument `shape` must hold non-negative sizes. Received: " +
-                                   Tensor{nullptr, shape}.shape_str());
         DeviceArray d = new_device_array(shape);
         cuda::fill_zero(d.data(), d.numel());
         return d;

@@ -50,6 +50,8 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=None, help="seed for bitwise-reproducible training")
     p.add_argument("--limit", type=int, default=None, help="train on the first N images only")
     p.add_argument("--save", default=None, metavar="PATH", help="save the trained model here")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="cuda: train on the GPU (ember built with -Ccmake.define.EMBER_CUDA=ON)")
     args = p.parse_args(argv)
 
     if args.threads:
@@ -68,7 +70,8 @@ def main(argv=None):
 
     model = build_model()
     model.summary()
-    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"],
+                  device=args.device)
     timer = EpochTimer()
     print(f"Training on {len(train_images)} {args.dataset} images with {ember.get_num_threads()} thread(s)")
     model.fit(train_images, train_labels, epochs=args.epochs, batch_size=args.batch_size, callbacks=[timer])

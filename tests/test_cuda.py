@@ -113,6 +113,19 @@ def test_device_array_round_trip_views_and_errors():
 
 
 @gpu
+def test_a_failing_cuda_call_raises_naming_the_call():
+    with pytest.raises(RuntimeError, match="cudaMalloc"):
+        _core.device_zeros((1 << 42,))  # 16 TiB
+    for bad in [(-2, 3), (1 << 40, 1 << 40), "x"]:
+        with pytest.raises((ValueError, TypeError)):
+            _core.device_zeros(bad)
+        with pytest.raises((ValueError, TypeError)):
+            _core.pinned_empty(bad)
+    ember.cuda.synchronize()
+    np.testing.assert_array_equal(ember.cuda.to_device(np.ones(3, np.float32)).numpy(), np.ones(3))
+
+
+@gpu
 @pytest.mark.parametrize("m,n,k", [(1, 1, 1), (7, 13, 31), (129, 65, 30), (130, 260, 9)])
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
 def test_matmul(m, n, k, ta, tb):
