@@ -67,8 +67,19 @@ bool fail_launch(const char* kernel, const char* why) {
     return false;
 }
 
+namespace {
+const char* running_kernel = "";
+}
+
+void device_fault(const char* why) {
+    if (last_error != cudaSuccess) return;  // the first fault stands
+    last_error = cudaErrorMisalignedAddress;
+    last_message = std::string(running_kernel) + ": " + why;
+}
+
 bool launch(const char* kernel, dim3 grid, dim3 block, const std::function<void()>& fn) {
     std::lock_guard<std::mutex> lock(launch_mutex);
+    running_kernel = kernel;
     if (!config_ok(grid, block)) {
         last_error = cudaErrorInvalidConfiguration;
         last_message = std::string(kernel) + ": grid (" + std::to_string(grid.x) + ", " +
@@ -226,6 +237,7 @@ const char* cudaGetErrorName(cudaError_t err) {
         case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
         case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
         case cudaErrorInvalidDevicePointer: return "cudaErrorInvalidDevicePointer";
+        case cudaErrorMisalignedAddress: return "cudaErrorMisalignedAddress";
         default: return "cudaErrorLaunchFailure";
     }
 }

@@ -28,12 +28,17 @@
 #define __forceinline__ inline
 #define __shared__ static
 #define __launch_bounds__(...)
+#define __align__(n) __attribute__((aligned(n)))
 
 struct dim3 {
     unsigned x, y, z;
     constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
 };
 using uint3 = dim3;
+
+struct alignas(16) float4 {
+    float x, y, z, w;
+};
 
 namespace ember {
 namespace cuda {
@@ -47,6 +52,9 @@ bool is_device_pointer(const void* p);
 // Records an error for the next cudaGetLastError (a host pointer passed to a
 // kernel, say) and returns false.
 bool fail_launch(const char* kernel, const char* why);
+// A fault inside a kernel (a misaligned 16-byte access, say): recorded as
+// that kernel's error, as a GPU reports it at the next synchronisation.
+void device_fault(const char* why);
 }  // namespace emu
 }  // namespace cuda
 }  // namespace ember
@@ -69,6 +77,7 @@ enum cudaError_t {
     cudaErrorMemoryAllocation = 2,
     cudaErrorInvalidConfiguration = 9,
     cudaErrorInvalidDevicePointer = 17,
+    cudaErrorMisalignedAddress = 716,
     cudaErrorLaunchFailure = 719,
 };
 enum cudaMemcpyKind {

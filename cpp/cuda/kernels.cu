@@ -115,6 +115,112 @@ __global__ void sgemm_kernel(int64_t M, int64_t N, int64_t K, int64_t kchunk, fl
     }
 }
 
+// 16-byte loads and stores (LDG.128, LDS.128, STS.128). A GPU faults on a
+// misaligned one; the emulator checks for that too.
+__device__ inline float4 load4(const float* p) {
+#ifdef EMBER_CUDA_EMULATE
+    if ((uintptr_t)p % 16) emu::device_fault("misaligned 16-byte load");
+    return float4{p[0], p[1], p[2], p[3]};
+#else
+    return *reinterpret_cast<const float4*>(p);
+#endif
+}
+
+__device__ inline void store4(float* p, float4 v) {
+#ifdef EMBER_CUDA_EMULATE
+    if ((uintptr_t)p % 16) emu::device_fault("misaligned 16-byte store");
+    p[0] = v.x, p[1] = v.y, p[2] = v.z, p[3] = v.w;
+#else
+    *reinterpret_cast<float4*>(p) = v;
+#endif
+}
+
+// Four consecutive elements p[0..3] of which the first `valid` exist (zeros
+// after): one 16-byte load when all four do.
+__device__ inline float4 load4_partial(const float* p, int64_t valid) {
+    if (valid >= 4) return load4(p);
+    return float4{valid > 0 ? p[0] : 0.0f, valid > 1 ? p[1] : 0.0f, valid > 2 ? p[2] : 0.0f, 0.0f};
+}
+
+// sgemm_kernel<false, false> for rows of A and B that start 16-byte aligned
+// (A, B aligned; lda, ldb multiples of 4): the same tiles and per-thread 8x8
+// block, with 16-byte global and shared-memory accesses and a double-buffered
+// shared tile, so that the next K slice's loads are in flight during this
+// slice's FMAs and one barrier per slice suffices. Same sums in the same
+// order as sgemm_kernel, so the same results.
+__global__ void __launch_bounds__(256)
+sgemm_nn_vec_kernel(int64_t M, int64_t N, int64_t K, int64_t kchunk, float alpha,
+                    const float* __restrict__ A, int64_t lda, const float* __restrict__ B, int64_t ldb,
+                    float beta, float* __restrict__ C, int64_t ldc, const float* __restrict__ bias,
+                    bool relu, float* __restrict__ work) {
+    __shared__ __align__(16) float As[2][BK][BM];  // A's slice transposed: As[k][m]
+    __shared__ __align__(16) float Bs[2][BK][BN];
+    const int tid = threadIdx.x;
+    const int64_t row0 = (int64_t)blockIdx.x * BM, col0 = (int64_t)blockIdx.y * BN;
+    const int64_t kbeg = (int64_t)blockIdx.z * kchunk, kend = min(K, kbeg + kchunk);
+    const int tr = tid / (BN / TN), tc = tid % (BN / TN);
+    // Per slice, each thread moves 4 floats of A (row am, k ak..ak+3) and 4
+    // of B (k row bk, columns bn..bn+3).
+    const int am = tid / 2, ak = (tid % 2) * 4, bk = tid / 32, bn = (tid % 32) * 4;
+    float4 ra, rb;
+    auto fetch = [&](int64_t k0) {
+        const int64_t gm = row0 + am, gk = k0 + ak, gkb = k0 + bk, gn = col0 + bn;
+        ra = gm < M ? load4_partial(A + gm * lda + gk, kend - gk) : float4{0.0f, 0.0f, 0.0f, 0.0f};
+        rb = gkb < kend ? load4_partial(B + gkb * ldb + gn, N - gn) : float4{0.0f, 0.0f, 0.0f, 0.0f};
+    };
+    auto stash = [&](int buf) {
+        As[buf][ak + 0][am] = ra.x;
+        As[buf][ak + 1][am] = ra.y;
+        As[buf][ak + 2][am] = ra.z;
+        As[buf][ak + 3][am] = ra.w;
+        store4(&Bs[buf][bk][bn], rb);
+    };
+    float acc[TM][TN];
+#pragma unroll
+    for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
+
+    int buf = 0;
+    if (kbeg < kend) {
+        fetch(kbeg);
+        stash(0);
+    }
+    __syncthreads();
+    for (int64_t k0 = kbeg; k0 < kend; k0 += BK) {
+        const bool more = k0 + BK < kend;
+        if (more) fetch(k0 + BK);  // in flight during the FMAs below
+#pragma unroll
+        for (int k = 0; k < BK; ++k) {
+            const float4 a0 = load4(&As[buf][k][tr * TM]), a1 = load4(&As[buf][k][tr * TM + 4]);
+            const float4 b0 = load4(&Bs[buf][k][tc * TN]), b1 = load4(&Bs[buf][k][tc * TN + 4]);
+            const float a[TM] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
+            const float b[TN] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+#pragma unroll
+            for (int i = 0; i < TM; ++i)
+#pragma unroll
+                for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+        }
+        // The other buffer was last read before the previous barrier.
+        if (more) stash(buf ^ 1);
+        __syncthreads();
+        buf ^= 1;
+    }
+    float* slice = work ? work + (int64_t)blockIdx.z * M * N : nullptr;
+#pragma unroll
+    for (int i = 0; i < TM; ++i) {
+        const int64_t gm = row0 + tr * TM + i;
+        if (gm >= M) continue;
+#pragma unroll
+        for (int j = 0; j < TN; ++j) {
+            const int64_t gn = col0 + tc * TN + j;
+            if (gn >= N) continue;
+            if (slice) slice[gm * N + gn] = acc[i][j];
+            else C[gm * ldc + gn] = epilogue(acc[i][j], alpha, beta, C + gm * ldc + gn, bias, gn, relu);
+        }
+    }
+}
+
 // C (M, N) from the split-K slices, added in chunk order.
 __global__ void splitk_reduce_kernel(float* C, const float* work, int64_t splits, int64_t M, int64_t N,
                                      int64_t ldc, float alpha, float beta, const float* bias, bool relu) {
@@ -564,15 +670,19 @@ void gemm(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_
     }
     auto* kernel = trans_a ? (trans_b ? sgemm_kernel<true, true> : sgemm_kernel<true, false>)
                            : (trans_b ? sgemm_kernel<false, true> : sgemm_kernel<false, false>);
+    auto aligned = [](const float* p) { return (uintptr_t)p % 16 == 0; };
+    const bool vec = !trans_a && !trans_b && lda % 4 == 0 && ldb % 4 == 0 && aligned(A) && aligned(B);
+    if (vec) kernel = sgemm_nn_vec_kernel;
+    const char* name = vec ? "sgemm_nn_vec_kernel" : "sgemm_kernel";
     const dim3 grid((unsigned)mt, (unsigned)nt, (unsigned)splits);
     const dim3 block((BM / TM) * (BN / TN));
     if (splits == 1) {
-        launch("sgemm_kernel", kernel, grid, block, M, N, K, kchunk, alpha, A, lda, B, ldb, beta, C,
-               ldc, bias, relu, (float*)nullptr);
+        launch(name, kernel, grid, block, M, N, K, kchunk, alpha, A, lda, B, ldb, beta, C, ldc, bias,
+               relu, (float*)nullptr);
         return;
     }
     Buffer work((size_t)(splits * M * N));
-    launch("sgemm_kernel (split K)", kernel, grid, block, M, N, K, kchunk, alpha, A, lda, B, ldb, beta,
+    launch(name, kernel, grid, block, M, N, K, kchunk, alpha, A, lda, B, ldb, beta,
            C, ldc, bias, relu, work.data());
     launch("splitk_reduce_kernel", splitk_reduce_kernel, grid_for(M * N), kThreads, C,
            (const float*)work.data(), splits, M, N, ldc, alpha, beta, bias, relu);
