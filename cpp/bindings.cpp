@@ -1071,13 +1071,13 @@ PYBIND11_MODULE(_core, m) {
         }, "A view with another shape, sharing the memory.")
         .def("copy_from", [](DeviceArray& d, py::handle src) {
             In h = input(src, "src");
-            require_cpu(h, "copy_from");
             if (h.t.numel() != d.numel())
                 value_error("Argument `src` must have " + std::to_string(d.numel()) +
                             " elements. Received: shape " + h.t.shape_str());
             py::gil_scoped_release nogil;
-            d.buf->upload(h.t.data, (size_t)d.numel());
-        }, "src"_a, "Overwrites the contents with a host array's (same number of elements).")
+            if (h.t.device == Device::CUDA) cuda::copy_on_device(d.data(), h.t.data, (size_t)d.numel() * 4);
+            else d.buf->upload(h.t.data, (size_t)d.numel());
+        }, "src"_a, "Overwrites the contents with another array's, host or device (same number of elements).")
         .def("__len__", [](const DeviceArray& d) {
             if (d.shape.empty()) throw py::type_error("len() of a 0-d DeviceArray");
             return d.shape[0];

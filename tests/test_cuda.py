@@ -10,11 +10,13 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 import ember
 from ember import _core, layers
 
 from conftest import assert_close, rand
+from test_properties import conv_case, pool_case
 
 # EMBER_REQUIRE_CUDA=1 (set by .ci/run for the emulated build) turns these
 # skips into failures, so that a broken build cannot pass by skipping.
@@ -92,6 +94,9 @@ def test_device_array_round_trip_views_and_errors():
     b = rand(rng, 60)
     v.copy_from(b)  # a view shares the memory
     np.testing.assert_array_equal(d.numpy().ravel(), b)
+    e = _core.device_zeros((60,))
+    e.copy_from(d)  # device to device
+    np.testing.assert_array_equal(e.numpy(), b)
     assert _core.to_device(d) is d
     with pytest.raises(ValueError, match="reshape"):
         d.reshape(7, -1)
@@ -211,6 +216,47 @@ def test_pooling(pool, strides, padding):
     dy = rand(rng, *y.shape)
     same(_core.max_pool2d_backward(*dev(dy, relu_x), pool, strides, padding, True),
          _core.max_pool2d_backward(dy, relu_x, pool, strides, padding, True))
+
+
+# Random shapes, strides, paddings and values (from test_properties' cases).
+RANDOM = settings(max_examples=30, deadline=None,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@gpu
+@RANDOM
+@given(conv_case(), st.booleans())
+def test_random_conv2d_shapes(case, relu):
+    x, k, b, s, p, d = case
+    y = _core.conv2d(x, k, b, s, p, d, relu)
+    same(_core.conv2d(*dev(x, k, b), s, p, d, relu), y)
+    dy = np.random.default_rng(0).standard_normal(y.shape).astype(np.float32)
+    same(_core.conv2d_backward(*dev(dy, x, k), s, p, d), _core.conv2d_backward(dy, x, k, s, p, d))
+
+
+@gpu
+@RANDOM
+@given(pool_case(), st.sampled_from(["max", "avg"]))
+def test_random_pooling_shapes(case, mode):
+    x, pool, strides, padding = case
+    assume(mode == "max" or np.abs(x).max(initial=0) < 1e19)
+    fwd = _core.max_pool2d if mode == "max" else _core.avg_pool2d
+    bwd = _core.max_pool2d_backward if mode == "max" else _core.avg_pool2d_backward
+    y = fwd(x, pool, strides, padding)
+    same(fwd(dev(x), pool, strides, padding), y)
+    dy = np.random.default_rng(1).standard_normal(y.shape).astype(np.float32)
+    same(bwd(*dev(dy, x), pool, strides, padding), bwd(dy, x, pool, strides, padding))
+
+
+@gpu
+@RANDOM
+@given(st.integers(1, 150), st.integers(1, 150), st.integers(0, 80), st.booleans(), st.booleans(),
+       st.integers(0, 2**32 - 1))
+def test_random_matmul_shapes(m, n, k, ta, tb, seed):
+    rng = np.random.default_rng(seed)
+    a = rand(rng, *((k, m) if ta else (m, k)))
+    b = rand(rng, *((n, k) if tb else (k, n)))
+    same(_core.matmul(*dev(a, b), ta, tb), _core.matmul(a, b, ta, tb))
 
 
 @gpu
