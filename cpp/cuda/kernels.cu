@@ -52,6 +52,25 @@ __device__ inline float epilogue(float acc, float alpha, float beta, const float
     return relu && v < 0.0f ? 0.0f : v;
 }
 
+// A thread's TM x TN block of results at (r0, c0): the raw sums into a
+// split-K slice (M x N) when there is one, else into C through the epilogue.
+__device__ __forceinline__ void write_block(const float (&acc)[TM][TN], int64_t r0, int64_t c0, int64_t M,
+                                            int64_t N, float alpha, float beta, float* C, int64_t ldc,
+                                            const float* bias, bool relu, float* slice) {
+#pragma unroll
+    for (int i = 0; i < TM; ++i) {
+        const int64_t gm = r0 + i;
+        if (gm >= M) continue;
+#pragma unroll
+        for (int j = 0; j < TN; ++j) {
+            const int64_t gn = c0 + j;
+            if (gn >= N) continue;
+            if (slice) slice[gm * N + gn] = acc[i][j];
+            else C[gm * ldc + gn] = epilogue(acc[i][j], alpha, beta, C + gm * ldc + gn, bias, gn, relu);
+        }
+    }
+}
+
 // Block (x, y, z) computes rows x*BM.., columns y*BN.. over K range
 // [z * kchunk, (z + 1) * kchunk). With a workspace (split-K), the raw sums go
 // to slice z of it and the epilogue waits for splitk_reduce_kernel.
@@ -100,19 +119,8 @@ __global__ void sgemm_kernel(int64_t M, int64_t N, int64_t K, int64_t kchunk, fl
         }
         __syncthreads();
     }
-    float* slice = work ? work + (int64_t)blockIdx.z * M * N : nullptr;
-#pragma unroll
-    for (int i = 0; i < TM; ++i) {
-        const int64_t gm = row0 + tr * TM + i;
-        if (gm >= M) continue;
-#pragma unroll
-        for (int j = 0; j < TN; ++j) {
-            const int64_t gn = col0 + tc * TN + j;
-            if (gn >= N) continue;
-            if (slice) slice[gm * N + gn] = acc[i][j];
-            else C[gm * ldc + gn] = epilogue(acc[i][j], alpha, beta, C + gm * ldc + gn, bias, gn, relu);
-        }
-    }
+    write_block(acc, row0 + tr * TM, col0 + tc * TN, M, N, alpha, beta, C, ldc, bias, relu,
+                work ? work + (int64_t)blockIdx.z * M * N : nullptr);
 }
 
 // 16-byte loads and stores (LDG.128, LDS.128, STS.128). A GPU faults on a
@@ -206,19 +214,8 @@ sgemm_nn_vec_kernel(int64_t M, int64_t N, int64_t K, int64_t kchunk, float alpha
         __syncthreads();
         buf ^= 1;
     }
-    float* slice = work ? work + (int64_t)blockIdx.z * M * N : nullptr;
-#pragma unroll
-    for (int i = 0; i < TM; ++i) {
-        const int64_t gm = row0 + tr * TM + i;
-        if (gm >= M) continue;
-#pragma unroll
-        for (int j = 0; j < TN; ++j) {
-            const int64_t gn = col0 + tc * TN + j;
-            if (gn >= N) continue;
-            if (slice) slice[gm * N + gn] = acc[i][j];
-            else C[gm * ldc + gn] = epilogue(acc[i][j], alpha, beta, C + gm * ldc + gn, bias, gn, relu);
-        }
-    }
+    write_block(acc, row0 + tr * TM, col0 + tc * TN, M, N, alpha, beta, C, ldc, bias, relu,
+                work ? work + (int64_t)blockIdx.z * M * N : nullptr);
 }
 
 // C (M, N) from the split-K slices, added in chunk order.
