@@ -1,6 +1,6 @@
 // The CUDA backend: the CPU engine's operations under the same names and
-// with the same arguments, on device pointers (namespace ember::cuda beside
-// ember). Compiled only with -DEMBER_CUDA=ON (or, for tests without a GPU,
+// with the same types, on device pointers (namespace ember::cuda beside
+// ember); the bindings pick one or the other by the tensors' device. Compiled only with -DEMBER_CUDA=ON (or, for tests without a GPU,
 // -DEMBER_CUDA_EMULATE=ON); the default build includes none of it.
 //
 // Every CUDA call is checked and a failure throws std::runtime_error naming
@@ -14,7 +14,13 @@
 #include <string>
 
 #include "../activation.h"
+#include "../batchnorm.h"
 #include "../conv.h"
+#include "../dense.h"
+#include "../dropout.h"
+#include "../gemm.h"
+#include "../loss.h"
+#include "../optim.h"
 #include "../pool.h"
 
 namespace ember {
@@ -67,76 +73,44 @@ double benchmark_gemm(int64_t M, int64_t N, int64_t K, int reps);
 void gemm(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K,
           bool trans_a, bool trans_b, float alpha, float beta, int64_t lda, int64_t ldb,
           int64_t ldc, const float* bias = nullptr, bool relu = false);
-// Reference: one thread per element of C, k ascending.
-void gemm_naive(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K,
-                bool trans_a, bool trans_b, float alpha, float beta, int64_t lda, int64_t ldb,
-                int64_t ldc);
-
-// out (C,) = column sums of x (M, C): blocks of kReduceBlock rows, then the
-// blocks' sums in order.
-void column_sum(float* out, const float* x, int64_t M, int64_t C);
-
-void dense_forward(float* y, const float* x, const float* kernel, const float* bias, int64_t N,
-                   int64_t I, int64_t O, bool relu = false);
-void dense_backward(float* dx, float* dkernel, float* dbias, const float* dy, const float* x,
-                    const float* kernel, int64_t N, int64_t I, int64_t O);
-
-void conv2d_forward(float* y, const float* x, const float* kernel, const float* bias,
-                    const ConvShape& s, bool relu = false);
-void conv2d_backward(float* dx, float* dkernel, float* dbias, const float* dy, const float* x,
-                     const float* kernel, const ConvShape& s, const float* relu_y = nullptr);
-
-void max_pool2d_forward(float* y, const float* x, const PoolShape& s);
-void max_pool2d_backward(float* dx, const float* dy, const float* x, const PoolShape& s,
-                         bool relu_input = false);
-void avg_pool2d_forward(float* y, const float* x, const PoolShape& s);
-void avg_pool2d_backward(float* dx, const float* dy, const PoolShape& s);
-void global_avg_pool2d_forward(float* y, const float* x, int64_t N, int64_t H, int64_t W,
-                               int64_t C);
-void global_avg_pool2d_backward(float* dx, const float* dy, int64_t N, int64_t H, int64_t W,
-                                int64_t C);
-
-void activation_forward(float* y, const float* x, int64_t n, Act act, float alpha);
-void activation_backward(float* dx, const float* dy, const float* x, int64_t n, Act act,
-                         float alpha);
-void relu_backward_from_output(float* dx, const float* dy, const float* y, int64_t n);
-void softmax_forward(float* y, const float* x, int64_t rows, int64_t cols);
-void softmax_backward(float* dx, const float* dy, const float* x, int64_t rows, int64_t cols);
-
-// The losses return the mean loss (per-row losses summed on the host in row
-// order, in double, as on the CPU). labels are on the host and copied over.
-float categorical_crossentropy(float* dpred, const float* y_true, const float* y_pred,
-                               int64_t rows, int64_t cols);
-float softmax_crossentropy(float* dlogits, float* probs, const float* y_true,
-                           const float* logits, int64_t rows, int64_t cols);
-float sparse_categorical_crossentropy(float* dpred, const int64_t* labels, const float* y_pred,
-                                      int64_t rows, int64_t cols, bool from_logits);
-float binary_crossentropy(float* dpred, const float* y_true, const float* y_pred, int64_t rows,
-                          int64_t cols, bool from_logits);
-float mean_squared_error(float* dpred, const float* y_true, const float* y_pred, int64_t rows,
-                         int64_t cols);
-
-void dropout_forward(float* y, float* mask, const float* x, int64_t n, double rate,
-                     uint64_t seed);
-void dropout_backward(float* dx, const float* dy, const float* mask, int64_t n);
-
-void batchnorm_forward_train(float* y, float* mean, float* var, float* moving_mean,
-                             float* moving_var, const float* x, const float* gamma,
-                             const float* beta, int64_t M, int64_t C, float momentum, float eps);
-void batchnorm_forward_infer(float* y, const float* x, const float* gamma, const float* beta,
-                             const float* moving_mean, const float* moving_var, int64_t M,
-                             int64_t C, float eps);
-void batchnorm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
-                        const float* gamma, const float* mean, const float* var, int64_t M,
-                        int64_t C, float eps);
-
-void sgd_update(float* param, float* velocity, const float* grad, int64_t n, float lr,
-                float momentum, bool nesterov);
-void adam_update(float* param, float* m, float* v, const float* grad, int64_t n, float lr,
-                 float beta1, float beta2, float eps, int64_t step, float weight_decay);
-void rmsprop_update(float* param, float* velocity, float* momentum_buf, float* avg_grad,
-                    const float* grad, int64_t n, float lr, float rho, float momentum,
-                    float eps, bool centered);
+// The rest have the CPU kernel's name and exact type, which these lines
+// take from the CPU headers (where each is documented); pointers are device
+// pointers, except sparse_categorical_crossentropy's labels: host memory,
+// copied over. The losses return the mean loss with the per-row losses
+// summed on the host in row order, in double, as on the CPU. Default
+// arguments are not part of a type: callers pass every argument.
+#define EMBER_AS_ON_CPU(name) decltype(::ember::name) name
+EMBER_AS_ON_CPU(gemm_naive);  // one thread per element of C, k ascending
+EMBER_AS_ON_CPU(column_sum);  // blocks of rows, then the blocks' sums in order
+EMBER_AS_ON_CPU(dense_forward);
+EMBER_AS_ON_CPU(dense_backward);
+EMBER_AS_ON_CPU(conv2d_forward);
+EMBER_AS_ON_CPU(conv2d_backward);
+EMBER_AS_ON_CPU(max_pool2d_forward);
+EMBER_AS_ON_CPU(max_pool2d_backward);
+EMBER_AS_ON_CPU(avg_pool2d_forward);
+EMBER_AS_ON_CPU(avg_pool2d_backward);
+EMBER_AS_ON_CPU(global_avg_pool2d_forward);
+EMBER_AS_ON_CPU(global_avg_pool2d_backward);
+EMBER_AS_ON_CPU(activation_forward);
+EMBER_AS_ON_CPU(activation_backward);
+EMBER_AS_ON_CPU(relu_backward_from_output);
+EMBER_AS_ON_CPU(softmax_forward);
+EMBER_AS_ON_CPU(softmax_backward);
+EMBER_AS_ON_CPU(categorical_crossentropy);
+EMBER_AS_ON_CPU(softmax_crossentropy);
+EMBER_AS_ON_CPU(sparse_categorical_crossentropy);
+EMBER_AS_ON_CPU(binary_crossentropy);
+EMBER_AS_ON_CPU(mean_squared_error);
+EMBER_AS_ON_CPU(dropout_forward);
+EMBER_AS_ON_CPU(dropout_backward);
+EMBER_AS_ON_CPU(batchnorm_forward_train);
+EMBER_AS_ON_CPU(batchnorm_forward_infer);
+EMBER_AS_ON_CPU(batchnorm_backward);
+EMBER_AS_ON_CPU(sgd_update);
+EMBER_AS_ON_CPU(adam_update);
+EMBER_AS_ON_CPU(rmsprop_update);
+#undef EMBER_AS_ON_CPU
 
 }  // namespace cuda
 }  // namespace ember
