@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "activation.h"
 #include "pool.h"
@@ -70,6 +71,22 @@ EMBER_HD float activate_grad(float g, float v, float alpha) {
         }
     }
     return g;
+}
+
+// Calls f(std::integral_constant<Act, A>()) with the A that act names: the
+// one switch from a run-time activation to a compile-time one, so that each
+// backend runs a loop (or kernel) specialised for it. Host code.
+template <class F>
+inline void with_activation(Act act, F f) {
+    switch (act) {
+        case Act::Linear: f(std::integral_constant<Act, Act::Linear>()); break;
+        case Act::Relu: f(std::integral_constant<Act, Act::Relu>()); break;
+        case Act::Sigmoid: f(std::integral_constant<Act, Act::Sigmoid>()); break;
+        case Act::Tanh: f(std::integral_constant<Act, Act::Tanh>()); break;
+        case Act::LeakyRelu: f(std::integral_constant<Act, Act::LeakyRelu>()); break;
+        case Act::Elu: f(std::integral_constant<Act, Act::Elu>()); break;
+        case Act::Gelu: f(std::integral_constant<Act, Act::Gelu>()); break;
+    }
 }
 
 // ---------------------------------------------------------------- softmax rows

@@ -451,39 +451,16 @@ __global__ void global_avg_backward_kernel(float* dx, const float* dy, int64_t N
 // ------------------------------------------------------------------ element-wise
 // The formulas are formulas.h's, shared with the CPU kernels.
 
-__global__ void activation_forward_kernel(float* y, const float* x, int64_t n, Act act, float alpha) {
-    EMBER_GRID_LOOP(i, n) {
-        const float v = x[i];
-        float r = v;
-        switch (act) {
-            case Act::Linear: r = activate<Act::Linear>(v, alpha); break;
-            case Act::Relu: r = activate<Act::Relu>(v, alpha); break;
-            case Act::Sigmoid: r = activate<Act::Sigmoid>(v, alpha); break;
-            case Act::Tanh: r = activate<Act::Tanh>(v, alpha); break;
-            case Act::LeakyRelu: r = activate<Act::LeakyRelu>(v, alpha); break;
-            case Act::Elu: r = activate<Act::Elu>(v, alpha); break;
-            case Act::Gelu: r = activate<Act::Gelu>(v, alpha); break;
-        }
-        y[i] = r;
-    }
+// One kernel per activation (picked on the host by with_activation).
+template <Act A>
+__global__ void activation_forward_kernel(float* y, const float* x, int64_t n, float alpha) {
+    EMBER_GRID_LOOP(i, n) y[i] = activate<A>(x[i], alpha);
 }
 
+template <Act A>
 __global__ void activation_backward_kernel(float* dx, const float* dy, const float* x, int64_t n,
-                                           Act act, float alpha) {
-    EMBER_GRID_LOOP(i, n) {
-        const float v = x[i], g = dy[i];
-        float r = g;
-        switch (act) {
-            case Act::Linear: r = activate_grad<Act::Linear>(g, v, alpha); break;
-            case Act::Relu: r = activate_grad<Act::Relu>(g, v, alpha); break;
-            case Act::Sigmoid: r = activate_grad<Act::Sigmoid>(g, v, alpha); break;
-            case Act::Tanh: r = activate_grad<Act::Tanh>(g, v, alpha); break;
-            case Act::LeakyRelu: r = activate_grad<Act::LeakyRelu>(g, v, alpha); break;
-            case Act::Elu: r = activate_grad<Act::Elu>(g, v, alpha); break;
-            case Act::Gelu: r = activate_grad<Act::Gelu>(g, v, alpha); break;
-        }
-        dx[i] = r;
-    }
+                                           float alpha) {
+    EMBER_GRID_LOOP(i, n) dx[i] = activate_grad<A>(dy[i], x[i], alpha);
 }
 
 __global__ void relu_from_output_kernel(float* dx, const float* dy, const float* y, int64_t n) {
@@ -590,34 +567,41 @@ __global__ void bn_var_kernel(float* var, float* moving_mean, float* moving_var,
     }
 }
 
-__global__ void bn_normalize_kernel(float* y, const float* x, const float* gamma, const float* beta,
-                                    const float* mean, const float* var, int64_t M, int64_t C,
-                                    float eps) {
+// out[c] = gamma[c] / sqrt(var[c] + eps), or 1 / sqrt(...) without gamma: the
+// per-channel factors, computed once (as on the CPU), not once per element.
+__global__ void bn_scale_kernel(float* out, const float* gamma, const float* var, int64_t C, float eps) {
+    EMBER_GRID_LOOP(c, C) out[c] = (gamma ? gamma[c] : 1.0f) / sqrtf(var[c] + eps);
+}
+
+__global__ void bn_normalize_kernel(float* y, const float* x, const float* scale, const float* beta,
+                                    const float* mean, int64_t M, int64_t C) {
     EMBER_GRID_LOOP(i, M * C) {
         const int64_t c = i % C;
-        const float scale = gamma[c] / sqrtf(var[c] + eps);
-        y[i] = (x[i] - mean[c]) * scale + beta[c];
+        y[i] = (x[i] - mean[c]) * scale[c] + beta[c];
     }
 }
 
-__global__ void inv_std_kernel(float* inv_std, const float* var, int64_t C, float eps) {
-    EMBER_GRID_LOOP(c, C) inv_std[c] = 1.0f / sqrtf(var[c] + eps);
+// Per channel: dbeta, dgamma and the coefficients of
+// dx = k1 * (dy - k2 - xhat * k3), k1 = gamma * inv_std, k2 = mean(dy),
+// k3 = mean(dy * xhat).
+__global__ void bn_param_grads_kernel(float* dgamma, float* dbeta, float* k, const float* gamma,
+                                      const float* inv_std, const double* sdy, const double* sdyx,
+                                      int64_t M, int64_t C) {
+    EMBER_GRID_LOOP(c, C) {
+        dbeta[c] = (float)sdy[c];
+        dgamma[c] = (float)sdyx[c];
+        k[c] = gamma[c] * inv_std[c];
+        k[C + c] = M > 0 ? (float)(sdy[c] / (double)M) : 0.0f;
+        k[2 * C + c] = M > 0 ? (float)(sdyx[c] / (double)M) : 0.0f;
+    }
 }
 
-__global__ void bn_backward_kernel(float* dx, float* dgamma, float* dbeta, const float* dy,
-                                   const float* x, const float* gamma, const float* mean,
-                                   const float* inv_std, const double* sdy, const double* sdyx,
-                                   int64_t M, int64_t C) {
+__global__ void bn_dx_kernel(float* dx, const float* dy, const float* x, const float* mean,
+                             const float* inv_std, const float* k, int64_t M, int64_t C) {
     EMBER_GRID_LOOP(i, M * C) {
-        const int64_t c = i % C, r = i / C;
-        if (r == 0) {
-            dbeta[c] = (float)sdy[c];
-            dgamma[c] = (float)sdyx[c];
-        }
-        const float k1 = gamma[c] * inv_std[c];
-        const float k2 = (float)(sdy[c] / (double)M), k3 = (float)(sdyx[c] / (double)M);
+        const int64_t c = i % C;
         const float xhat = (x[i] - mean[c]) * inv_std[c];
-        dx[i] = k1 * (dy[i] - k2 - xhat * k3);
+        dx[i] = k[c] * (dy[i] - k[C + c] - xhat * k[2 * C + c]);
     }
 }
 
@@ -795,14 +779,18 @@ void global_avg_pool2d_backward(float* dx, const float* dy, int64_t N, int64_t H
 }
 
 void activation_forward(float* y, const float* x, int64_t n, Act act, float alpha) {
-    launch("activation_forward_kernel", activation_forward_kernel, grid_for(n), kThreads, y, x, n,
-           act, alpha);
+    with_activation(act, [&](auto a) {
+        launch("activation_forward_kernel", activation_forward_kernel<decltype(a)::value>, grid_for(n),
+               kThreads, y, x, n, alpha);
+    });
 }
 
 void activation_backward(float* dx, const float* dy, const float* x, int64_t n, Act act,
                          float alpha) {
-    launch("activation_backward_kernel", activation_backward_kernel, grid_for(n), kThreads, dx, dy,
-           x, n, act, alpha);
+    with_activation(act, [&](auto a) {
+        launch("activation_backward_kernel", activation_backward_kernel<decltype(a)::value>, grid_for(n),
+               kThreads, dx, dy, x, n, alpha);
+    });
 }
 
 void relu_backward_from_output(float* dx, const float* dy, const float* y, int64_t n) {
@@ -890,26 +878,25 @@ void batchnorm_forward_train(float* y, float* mean, float* var, float* moving_me
 void batchnorm_forward_infer(float* y, const float* x, const float* gamma, const float* beta,
                              const float* moving_mean, const float* moving_var, int64_t M,
                              int64_t C, float eps) {
-    launch("bn_normalize_kernel", bn_normalize_kernel, grid_for(M * C), kThreads, y, x, gamma, beta,
-           moving_mean, moving_var, M, C, eps);
+    Buffer scale((size_t)C);
+    launch("bn_scale_kernel", bn_scale_kernel, grid_for(C), kThreads, scale.data(), gamma, moving_var, C, eps);
+    launch("bn_normalize_kernel", bn_normalize_kernel, grid_for(M * C), kThreads, y, x,
+           (const float*)scale.data(), beta, moving_mean, M, C);
 }
 
 void batchnorm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
                         const float* gamma, const float* mean, const float* var, int64_t M,
                         int64_t C, float eps) {
-    if (M <= 0) {  // no rows: zero gradients, as on the CPU
-        fill_zero(dgamma, C);
-        fill_zero(dbeta, C);
-        return;
-    }
-    Buffer inv_std((size_t)C);
-    launch("inv_std_kernel", inv_std_kernel, grid_for(C), kThreads, inv_std.data(), var, C, eps);
+    Buffer inv_std((size_t)C), k((size_t)(3 * C));
+    launch("bn_scale_kernel", bn_scale_kernel, grid_for(C), kThreads, inv_std.data(), (const float*)nullptr,
+           var, C, eps);
     Scratch<double> sdy((size_t)C), sdyx((size_t)C);
     column_sums<double>(sdy.p, Plain{dy}, M, C);
     column_sums<double>(sdyx.p, DyXhat{dy, x, mean, inv_std.data()}, M, C);
-    launch("bn_backward_kernel", bn_backward_kernel, grid_for(M * C), kThreads, dx, dgamma, dbeta,
-           dy, x, gamma, mean, (const float*)inv_std.data(), (const double*)sdy.p,
-           (const double*)sdyx.p, M, C);
+    launch("bn_param_grads_kernel", bn_param_grads_kernel, grid_for(C), kThreads, dgamma, dbeta, k.data(),
+           gamma, (const float*)inv_std.data(), (const double*)sdy.p, (const double*)sdyx.p, M, C);
+    launch("bn_dx_kernel", bn_dx_kernel, grid_for(M * C), kThreads, dx, dy, x, mean,
+           (const float*)inv_std.data(), (const float*)k.data(), M, C);
 }
 
 void sgd_update(float* param, float* velocity, const float* grad, int64_t n, float lr,
