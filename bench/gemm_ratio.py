@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from ember import ops
+from ember import kernels
 
 
 def block(fn, a, b, seconds=0.15):
@@ -38,7 +38,7 @@ def main(argv=None):
         flops = 2.0 * n ** 3
         ember_t, numpy_t, ratios = [], [], []
         for _ in range(args.repeat):
-            te, tn = block(ops.matmul, a, b), block(np.matmul, a, b)
+            te, tn = block(kernels.matmul, a, b), block(np.matmul, a, b)
             ember_t.append(te)
             numpy_t.append(tn)
             ratios.append(tn / te)

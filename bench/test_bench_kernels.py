@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ember import _core, ops
+from ember import _core, kernels
 
 RNG = np.random.default_rng(0)
 
@@ -19,7 +19,7 @@ def test_gemm_square(benchmark, lib, n):
     a, b = rand(n, n), rand(n, n)
     benchmark.group = f"gemm {n}x{n}x{n}"
     benchmark.extra_info["flops"] = 2.0 * n ** 3
-    fn = ops.matmul if lib == "ember" else np.matmul
+    fn = kernels.matmul if lib == "ember" else np.matmul
     benchmark(fn, a, b)
 
 
@@ -41,7 +41,7 @@ def test_gemm_convnet_shapes(benchmark, lib, shape):
     a, b = rand(m, k), rand(k, n)
     benchmark.group = f"gemm {shape}"
     benchmark.extra_info["flops"] = 2.0 * m * n * k
-    benchmark(ops.matmul if lib == "ember" else np.matmul, a, b)
+    benchmark(kernels.matmul if lib == "ember" else np.matmul, a, b)
 
 
 # ---------------------------------------------------------------- Conv2D
@@ -84,9 +84,9 @@ def test_conv2d_forward(benchmark, lib, shape):
     benchmark.group = f"conv2d fwd {shape}"
     benchmark.extra_info["flops"] = 2.0 * n * (h - 2) * (w_ - 2) * 9 * c * f
     if lib == "ember":
-        benchmark(ops.conv2d, x, w, b)
+        benchmark(kernels.conv2d, x, w, b)
     else:
-        np.testing.assert_allclose(numpy_conv2d(x, w, b), ops.conv2d(x, w, b), rtol=1e-3, atol=1e-3)
+        np.testing.assert_allclose(numpy_conv2d(x, w, b), kernels.conv2d(x, w, b), rtol=1e-3, atol=1e-3)
         benchmark(numpy_conv2d, x, w, b)
 
 
@@ -99,7 +99,7 @@ def test_conv2d_backward(benchmark, lib, shape):
     benchmark.group = f"conv2d bwd {shape}"
     benchmark.extra_info["flops"] = 4.0 * n * (h - 2) * (w_ - 2) * 9 * c * f
     if lib == "ember":
-        benchmark(ops.conv2d_backward, dy, x, w)
+        benchmark(kernels.conv2d_backward, dy, x, w)
     else:
         benchmark(numpy_conv2d_backward, dy, x, w)
 
@@ -116,7 +116,7 @@ def test_max_pool(benchmark, lib):
     x = rand(64, 26, 26, 32)
     benchmark.group = "max_pool2d 64x26x26x32"
     benchmark.extra_info["bytes"] = x.nbytes * 1.25
-    benchmark(ops.max_pool2d if lib == "ember" else numpy_max_pool, x)
+    benchmark(kernels.max_pool2d if lib == "ember" else numpy_max_pool, x)
 
 
 def numpy_softmax_ce(t, z):
@@ -134,7 +134,7 @@ def test_softmax_crossentropy(benchmark, lib):
     t = np.eye(10, dtype=np.float32)[RNG.integers(0, 10, 4096)]
     benchmark.group = "softmax+CE 4096x10"
     benchmark.extra_info["bytes"] = z.nbytes * 4
-    benchmark(ops.softmax_categorical_crossentropy if lib == "ember" else numpy_softmax_ce, t, z)
+    benchmark(kernels.softmax_categorical_crossentropy if lib == "ember" else numpy_softmax_ce, t, z)
 
 
 def numpy_adam(p, g, m, v, step, lr=0.001, b1=0.9, b2=0.999, eps=1e-7):

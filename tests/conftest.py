@@ -38,3 +38,13 @@ def directional_check(f, x, grad, rng, h=1e-2, rtol=2e-2):
     numeric = (fp - fm) / (2 * h)
     analytic = float(np.sum(grad.astype(np.float64) * v))
     assert abs(numeric - analytic) <= rtol * max(1.0, abs(analytic)), (numeric, analytic)
+
+
+def input_grad(layer, x, dy=None, training=True):
+    """d<layer(x), dy>/dx from the engine (GradientTape); dy defaults to ones."""
+    xt = ember.ops.convert_to_tensor(x)
+    with ember.GradientTape() as tape:
+        tape.watch(xt)
+        y = layer(xt, training=training)
+    seed = np.ones(y.shape, np.float32) if dy is None else dy
+    return tape.gradient(y, xt, output_gradients=[seed]).numpy()

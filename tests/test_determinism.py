@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember import ops
+from ember import kernels
 
 from conftest import rand
 
@@ -14,24 +14,24 @@ def _run_all(rng_seed):
     k = rand(rng, 3, 3, 3, 32)
     b = rand(rng, 32)
     out = {}
-    out["matmul"] = ops.matmul(rand(rng, 300, 500), rand(rng, 500, 200))
-    y = ops.conv2d(x, k, b, padding="same")
+    out["matmul"] = kernels.matmul(rand(rng, 300, 500), rand(rng, 500, 200))
+    y = kernels.conv2d(x, k, b, padding="same")
     out["conv"] = y
     dy = rand(rng, *y.shape)
-    out["conv_bwd"] = ops.conv2d_backward(dy, x, k, padding="same")
-    out["pool"] = ops.max_pool2d(y)
-    out["pool_bwd"] = ops.max_pool2d_backward(rand(rng, 64, 14, 14, 32), y)
+    out["conv_bwd"] = kernels.conv2d_backward(dy, x, k, padding="same")
+    out["pool"] = kernels.max_pool2d(y)
+    out["pool_bwd"] = kernels.max_pool2d_backward(rand(rng, 64, 14, 14, 32), y)
     xd, kd = rand(rng, 512, 300), rand(rng, 300, 64)
-    out["dense_bwd"] = ops.dense_backward(rand(rng, 512, 64), xd, kd, rand(rng, 64))
+    out["dense_bwd"] = kernels.dense_backward(rand(rng, 512, 64), xd, kd, rand(rng, 64))
     t = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 4096)]
-    out["loss"] = ops.softmax_categorical_crossentropy(t, rand(rng, 4096, 10))
+    out["loss"] = kernels.softmax_categorical_crossentropy(t, rand(rng, 4096, 10))
     g, be = rand(rng, 32), rand(rng, 32)
-    out["bn"] = ops.batch_normalization(y, g, be, np.zeros(32, np.float32), np.ones(32, np.float32),
+    out["bn"] = kernels.batch_normalization(y, g, be, np.zeros(32, np.float32), np.ones(32, np.float32),
                                         training=True)
-    out["bn_bwd"] = ops.batch_normalization_backward(dy, y, g, out["bn"][1], out["bn"][2])
-    out["gap"] = ops.global_avg_pool2d(y)
-    out["dropout"] = ops.dropout(y, 0.5, seed=3)
-    out["gelu"] = ops.gelu(y)
+    out["bn_bwd"] = kernels.batch_normalization_backward(dy, y, g, out["bn"][1], out["bn"][2])
+    out["gap"] = kernels.global_avg_pool2d(y)
+    out["dropout"] = kernels.dropout(y, 0.5, seed=3)
+    out["gelu"] = kernels.gelu(y)
     return out
 
 
@@ -59,6 +59,6 @@ def test_more_threads_than_cores_same_bits(threads, n):
     rng = np.random.default_rng(0)
     a, b = rand(rng, 257, 301), rand(rng, 301, 129)
     ember.set_num_threads(1)
-    ref = ops.matmul(a, b)
+    ref = kernels.matmul(a, b)
     ember.set_num_threads(n)
-    assert ops.matmul(a, b).tobytes() == ref.tobytes()
+    assert kernels.matmul(a, b).tobytes() == ref.tobytes()

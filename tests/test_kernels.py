@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember import _core, ops
+from ember import _core, kernels
 
 import reference as ref
 from conftest import assert_close, directional_check, rand
@@ -24,7 +24,7 @@ def test_matmul_matches_reference(rng, m, n, k, ta, tb):
     a = rand(rng, *((k, m) if ta else (m, k)))
     b = rand(rng, *((n, k) if tb else (k, n)))
     expected = (a.T if ta else a).astype(np.float64) @ (b.T if tb else b).astype(np.float64)
-    assert_close(ops.matmul(a, b, ta, tb), expected)
+    assert_close(kernels.matmul(a, b, ta, tb), expected)
     assert_close(_core.matmul_naive(a, b, ta, tb), expected)
 
 
@@ -43,13 +43,13 @@ def test_matmul_beta_zero_ignores_nan_in_c(rng):
 
 
 def test_matmul_empty_inner_dimension():
-    out = ops.matmul(np.zeros((3, 0), np.float32), np.zeros((0, 4), np.float32))
+    out = kernels.matmul(np.zeros((3, 0), np.float32), np.zeros((0, 4), np.float32))
     assert out.shape == (3, 4) and not out.any()
 
 
 def test_matmul_large_tuned_equals_naive(rng):
     a, b = rand(rng, 130, 600), rand(rng, 600, 70)
-    assert_close(ops.matmul(a, b), _core.matmul_naive(a, b), rtol=1e-5)
+    assert_close(kernels.matmul(a, b), _core.matmul_naive(a, b), rtol=1e-5)
 
 
 # ---------------------------------------------------------------- Dense
@@ -57,20 +57,20 @@ def test_matmul_large_tuned_equals_naive(rng):
 @pytest.mark.parametrize("n,i,o", [(1, 1, 1), (7, 13, 31), (65, 31, 7)])
 def test_dense_forward_backward(rng, n, i, o):
     x, k, b = rand(rng, n, i), rand(rng, i, o), rand(rng, o)
-    assert_close(ops.dense(x, k, b), x.astype(np.float64) @ k + b)
-    assert_close(ops.dense(x, k), x.astype(np.float64) @ k)
+    assert_close(kernels.dense(x, k, b), x.astype(np.float64) @ k + b)
+    assert_close(kernels.dense(x, k), x.astype(np.float64) @ k)
     dy = rand(rng, n, o)
-    dx, dk, db = ops.dense_backward(dy, x, k, b)
+    dx, dk, db = kernels.dense_backward(dy, x, k, b)
     assert_close(dx, dy.astype(np.float64) @ k.T)
     assert_close(dk, x.T.astype(np.float64) @ dy)
     assert_close(db, dy.astype(np.float64).sum(0))
-    directional_check(lambda xx: np.sum(ops.dense(xx, k, b) * dy), x, dx, rng)
-    directional_check(lambda kk: np.sum(ops.dense(x, kk, b) * dy), k, dk, rng)
+    directional_check(lambda xx: np.sum(kernels.dense(xx, k, b) * dy), x, dx, rng)
+    directional_check(lambda kk: np.sum(kernels.dense(x, kk, b) * dy), k, dk, rng)
 
 
 def test_dense_on_rank3_input(rng):
     x, k = rand(rng, 2, 5, 3), rand(rng, 3, 4)
-    assert_close(ops.dense(x, k), x.astype(np.float64) @ k)
+    assert_close(kernels.dense(x, k), x.astype(np.float64) @ k)
 
 
 # ---------------------------------------------------------------- Conv2D
@@ -97,18 +97,18 @@ def test_conv2d_forward(rng, case):
     n, h, w, c, kh, kw, f, s, p, d = case
     x, k, b = rand(rng, n, h, w, c), rand(rng, kh, kw, c, f), rand(rng, f)
     expected = ref.conv2d(x, k, b, s, p, d)
-    assert_close(ops.conv2d(x, k, b, s, p, d), expected)
+    assert_close(kernels.conv2d(x, k, b, s, p, d), expected)
     assert_close(_core.conv2d_naive(x, k, b, s, p, d), expected)
-    assert_close(ops.conv2d(x, k, None, s, p, d), ref.conv2d(x, k, None, s, p, d))
+    assert_close(kernels.conv2d(x, k, None, s, p, d), ref.conv2d(x, k, None, s, p, d))
 
 
 @pytest.mark.parametrize("case", CONV_CASES)
 def test_conv2d_backward(rng, case):
     n, h, w, c, kh, kw, f, s, p, d = case
     x, k = rand(rng, n, h, w, c), rand(rng, kh, kw, c, f)
-    y = ops.conv2d(x, k, None, s, p, d)
+    y = kernels.conv2d(x, k, None, s, p, d)
     dy = rand(rng, *y.shape)
-    dx, dk, db = ops.conv2d_backward(dy, x, k, s, p, d)
+    dx, dk, db = kernels.conv2d_backward(dy, x, k, s, p, d)
     edx, edk, edb = ref.conv2d_backward(dy, x, k, s, p, d)
     assert_close(dx, edx)
     assert_close(dk, edk)
@@ -116,13 +116,13 @@ def test_conv2d_backward(rng, case):
     ndx, ndk, ndb = _core.conv2d_backward_naive(dy, x, k, s, p, d)
     assert_close(dx, ndx)
     assert_close(dk, ndk)
-    directional_check(lambda xx: np.sum(ops.conv2d(xx, k, None, s, p, d) * dy), x, dx, rng)
-    directional_check(lambda kk: np.sum(ops.conv2d(x, kk, None, s, p, d) * dy), k, dk, rng)
+    directional_check(lambda xx: np.sum(kernels.conv2d(xx, k, None, s, p, d) * dy), x, dx, rng)
+    directional_check(lambda kk: np.sum(kernels.conv2d(x, kk, None, s, p, d) * dy), k, dk, rng)
 
 
 def test_conv2d_same_keeps_size_over_stride(rng):
     x = rand(rng, 1, 7, 8, 2)
-    y = ops.conv2d(x, rand(rng, 3, 3, 2, 4), strides=2, padding="same")
+    y = kernels.conv2d(x, rand(rng, 3, 3, 2, 4), strides=2, padding="same")
     assert y.shape == (1, 4, 4, 4)
 
 
@@ -144,8 +144,8 @@ POOL_CASES = [
 def test_pooling(rng, case, mode):
     n, h, w, c, pool, strides, padding = case
     x = rand(rng, n, h, w, c)
-    fwd = ops.max_pool2d if mode == "max" else ops.avg_pool2d
-    bwd = ops.max_pool2d_backward if mode == "max" else ops.avg_pool2d_backward
+    fwd = kernels.max_pool2d if mode == "max" else kernels.avg_pool2d
+    bwd = kernels.max_pool2d_backward if mode == "max" else kernels.avg_pool2d_backward
     y = fwd(x, pool, strides, padding)
     assert_close(y, ref.pool2d(x, pool, strides or pool, padding, mode))
     dy = rand(rng, *y.shape)
@@ -156,15 +156,15 @@ def test_pooling(rng, case, mode):
 
 def test_max_pool_gradient_goes_to_first_maximum():
     x = np.array([[1, 3], [3, 0]], np.float32).reshape(1, 2, 2, 1)
-    dx = ops.max_pool2d_backward(np.ones((1, 1, 1, 1), np.float32), x)
+    dx = kernels.max_pool2d_backward(np.ones((1, 1, 1, 1), np.float32), x)
     assert dx.ravel().tolist() == [0, 1, 0, 0]
 
 
 def test_global_average_pooling(rng):
     x = rand(rng, 3, 7, 5, 4)
-    assert_close(ops.global_avg_pool2d(x), x.astype(np.float64).mean(axis=(1, 2)))
+    assert_close(kernels.global_avg_pool2d(x), x.astype(np.float64).mean(axis=(1, 2)))
     dy = rand(rng, 3, 4)
-    dx = ops.global_avg_pool2d_backward(dy, x)
+    dx = kernels.global_avg_pool2d_backward(dy, x)
     assert_close(dx, np.broadcast_to(dy[:, None, None, :] / 35.0, x.shape))
 
 
@@ -176,13 +176,13 @@ def _gelu(v):
 
 
 ACTIVATIONS = {
-    "relu": (ops.relu, ops.relu_backward, lambda v: np.maximum(v, 0)),
-    "sigmoid": (ops.sigmoid, ops.sigmoid_backward, lambda v: 1 / (1 + np.exp(-v))),
-    "tanh": (ops.tanh, ops.tanh_backward, np.tanh),
-    "leaky_relu": (ops.leaky_relu, ops.leaky_relu_backward, lambda v: np.where(v >= 0, v, 0.2 * v)),
-    "elu": (ops.elu, ops.elu_backward, lambda v: np.where(v > 0, v, np.expm1(v))),
-    "gelu": (ops.gelu, ops.gelu_backward, _gelu),
-    "linear": (ops.linear, ops.linear_backward, lambda v: v),
+    "relu": (kernels.relu, kernels.relu_backward, lambda v: np.maximum(v, 0)),
+    "sigmoid": (kernels.sigmoid, kernels.sigmoid_backward, lambda v: 1 / (1 + np.exp(-v))),
+    "tanh": (kernels.tanh, kernels.tanh_backward, np.tanh),
+    "leaky_relu": (kernels.leaky_relu, kernels.leaky_relu_backward, lambda v: np.where(v >= 0, v, 0.2 * v)),
+    "elu": (kernels.elu, kernels.elu_backward, lambda v: np.where(v > 0, v, np.expm1(v))),
+    "gelu": (kernels.gelu, kernels.gelu_backward, _gelu),
+    "linear": (kernels.linear, kernels.linear_backward, lambda v: v),
 }
 
 
@@ -198,21 +198,21 @@ def test_activation(rng, name, shape):
 
 
 def test_sigmoid_extremes_do_not_overflow():
-    y = ops.sigmoid(np.array([-1e4, -100, 0, 100, 1e4], np.float32))
+    y = kernels.sigmoid(np.array([-1e4, -100, 0, 100, 1e4], np.float32))
     assert np.isfinite(y).all() and y[0] == 0 and y[-1] == 1
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (7, 13), (2, 3, 10), (65, 1000)])
 def test_softmax(rng, shape):
     x = rand(rng, *shape, scale=5.0)
-    assert_close(ops.softmax(x), ref.softmax(x))
+    assert_close(kernels.softmax(x), ref.softmax(x))
     dy = rand(rng, *shape)
-    dx = ops.softmax_backward(dy, x)
-    directional_check(lambda xx: np.sum(ops.softmax(xx) * dy), x, dx, rng, h=1e-3)
+    dx = kernels.softmax_backward(dy, x)
+    directional_check(lambda xx: np.sum(kernels.softmax(xx) * dy), x, dx, rng, h=1e-3)
 
 
 def test_softmax_is_stable_for_large_logits():
-    y = ops.softmax(np.array([[1000.0, 1000.0, -1000.0]], np.float32))
+    y = kernels.softmax(np.array([[1000.0, 1000.0, -1000.0]], np.float32))
     assert_close(y, [[0.5, 0.5, 0.0]])
 
 
@@ -226,22 +226,22 @@ def _onehot(rng, n, k):
 def test_categorical_crossentropy(rng, n, k):
     t = _onehot(rng, n, k)
     p = ref.softmax(rand(rng, n, k)).astype(np.float32)
-    loss, dp = ops.categorical_crossentropy(t, p)
+    loss, dp = kernels.categorical_crossentropy(t, p)
     q = np.clip(p / p.sum(-1, keepdims=True), 1e-7, 1 - 1e-7)
     assert loss == pytest.approx(float(-(t * np.log(q)).sum(-1).mean()), rel=1e-5)
-    directional_check(lambda pp: ops.categorical_crossentropy(t, pp)[0], p, dp, rng, h=1e-4)
+    directional_check(lambda pp: kernels.categorical_crossentropy(t, pp)[0], p, dp, rng, h=1e-4)
 
 
 @pytest.mark.parametrize("n,k", [(1, 2), (7, 13), (65, 10)])
 def test_softmax_crossentropy_fused(rng, n, k):
     t = _onehot(rng, n, k)
     z = rand(rng, n, k, scale=3.0)
-    loss, dz, probs = ops.softmax_categorical_crossentropy(t, z)
+    loss, dz, probs = kernels.softmax_categorical_crossentropy(t, z)
     logp = np.log(ref.softmax(z))
     assert loss == pytest.approx(float(-(t * logp).sum(-1).mean()), rel=1e-5)
     assert_close(probs, ref.softmax(z))
     assert_close(dz, (ref.softmax(z) - t) / n)
-    loss2, dz2 = ops.categorical_crossentropy(t, z, from_logits=True)
+    loss2, dz2 = kernels.categorical_crossentropy(t, z, from_logits=True)
     assert loss2 == pytest.approx(loss) and np.array_equal(dz, dz2)
 
 
@@ -251,9 +251,9 @@ def test_sparse_categorical_crossentropy(rng, from_logits):
     labels = rng.integers(0, k, n)
     z = rand(rng, n, k)
     p = z if from_logits else ref.softmax(z).astype(np.float32)
-    loss, dp = ops.sparse_categorical_crossentropy(labels, p, from_logits=from_logits)
+    loss, dp = kernels.sparse_categorical_crossentropy(labels, p, from_logits=from_logits)
     t = np.eye(k, dtype=np.float32)[labels]
-    loss_ref, dp_ref = ops.categorical_crossentropy(t, p, from_logits=from_logits)
+    loss_ref, dp_ref = kernels.categorical_crossentropy(t, p, from_logits=from_logits)
     assert loss == pytest.approx(loss_ref, rel=1e-5)
     assert_close(dp, dp_ref)
 
@@ -263,16 +263,16 @@ def test_binary_crossentropy(rng, from_logits):
     t = (rng.random((13, 3)) > 0.5).astype(np.float32)
     z = rand(rng, 13, 3)
     p = z if from_logits else (1 / (1 + np.exp(-z))).astype(np.float32)
-    loss, dp = ops.binary_crossentropy(t, p, from_logits=from_logits)
+    loss, dp = kernels.binary_crossentropy(t, p, from_logits=from_logits)
     pr = 1 / (1 + np.exp(-z.astype(np.float64)))
     expected = -(t * np.log(pr) + (1 - t) * np.log(1 - pr)).mean()
     assert loss == pytest.approx(float(expected), rel=1e-4)
-    directional_check(lambda pp: ops.binary_crossentropy(t, pp, from_logits)[0], p, dp, rng, h=1e-4)
+    directional_check(lambda pp: kernels.binary_crossentropy(t, pp, from_logits)[0], p, dp, rng, h=1e-4)
 
 
 def test_mean_squared_error(rng):
     t, p = rand(rng, 7, 5), rand(rng, 7, 5)
-    loss, dp = ops.mean_squared_error(t, p)
+    loss, dp = kernels.mean_squared_error(t, p)
     assert loss == pytest.approx(float(((p.astype(np.float64) - t) ** 2).mean()), rel=1e-5)
     assert_close(dp, 2 * (p.astype(np.float64) - t) / p.size)
 
@@ -281,16 +281,16 @@ def test_mean_squared_error(rng):
 
 def test_dropout(rng):
     x = rand(rng, 200, 100)
-    y, mask = ops.dropout(x, 0.3, seed=7)
+    y, mask = kernels.dropout(x, 0.3, seed=7)
     assert set(np.unique(mask)) <= {0.0, np.float32(1 / 0.7)}
     assert abs((mask == 0).mean() - 0.3) < 0.01
     assert_close(y, x * mask)
-    y2, mask2 = ops.dropout(x, 0.3, seed=7)
+    y2, mask2 = kernels.dropout(x, 0.3, seed=7)
     assert np.array_equal(mask, mask2)
-    assert not np.array_equal(mask, ops.dropout(x, 0.3, seed=8)[1])
+    assert not np.array_equal(mask, kernels.dropout(x, 0.3, seed=8)[1])
     dy = rand(rng, 200, 100)
-    assert_close(ops.dropout_backward(dy, mask), dy * mask)
-    y0, m0 = ops.dropout(x, 0.0, seed=1)
+    assert_close(kernels.dropout_backward(dy, mask), dy * mask)
+    y0, m0 = kernels.dropout(x, 0.0, seed=1)
     assert np.array_equal(y0, x)
 
 
@@ -298,24 +298,24 @@ def test_batch_normalization(rng):
     x = rand(rng, 4, 5, 3, 6, scale=2.0) + 1.5
     gamma, beta = rand(rng, 6), rand(rng, 6)
     mm, mv = np.zeros(6, np.float32), np.ones(6, np.float32)
-    y, mean, var = ops.batch_normalization(x, gamma, beta, mm, mv, training=True)
+    y, mean, var = kernels.batch_normalization(x, gamma, beta, mm, mv, training=True)
     x64 = x.astype(np.float64).reshape(-1, 6)
     assert_close(mean, x64.mean(0))
     assert_close(var, x64.var(0))
     assert_close(y.reshape(-1, 6), gamma * (x64 - x64.mean(0)) / np.sqrt(x64.var(0) + 1e-3) + beta)
     assert_close(mm, 0.01 * x64.mean(0))
     assert_close(mv, 0.99 + 0.01 * x64.var(0))
-    yi = ops.batch_normalization(x, gamma, beta, mm, mv, training=False)
+    yi = kernels.batch_normalization(x, gamma, beta, mm, mv, training=False)
     assert_close(yi.reshape(-1, 6), gamma * (x64 - mm) / np.sqrt(mv.astype(np.float64) + 1e-3) + beta)
     dy = rand(rng, *x.shape)
-    dx, dg, db = ops.batch_normalization_backward(dy, x, gamma, mean, var)
+    dx, dg, db = kernels.batch_normalization_backward(dy, x, gamma, mean, var)
 
     def loss_x(xx):
-        out = ops.batch_normalization(xx, gamma, beta, mm.copy(), mv.copy(), training=True)[0]
+        out = kernels.batch_normalization(xx, gamma, beta, mm.copy(), mv.copy(), training=True)[0]
         return np.sum(out * dy)
 
     def loss_g(gg):
-        out = ops.batch_normalization(x, gg, beta, mm.copy(), mv.copy(), training=True)[0]
+        out = kernels.batch_normalization(x, gg, beta, mm.copy(), mv.copy(), training=True)[0]
         return np.sum(out * dy)
 
     directional_check(loss_x, x, dx, rng, h=1e-3)
@@ -331,7 +331,7 @@ def test_sgd_momentum_nesterov(rng):
         v = np.zeros(50, np.float32)
         p_ref, v_ref = p.astype(np.float64), np.zeros(50)
         for _ in range(3):
-            ops.sgd_update(p, g, v, 0.1, momentum, nesterov)
+            kernels.sgd_update(p, g, v, 0.1, momentum, nesterov)
             v_ref = momentum * v_ref - 0.1 * g
             p_ref = p_ref + (momentum * v_ref - 0.1 * g if nesterov else v_ref) if momentum else p_ref - 0.1 * g
         assert_close(p, p_ref)
@@ -344,7 +344,7 @@ def test_adam_matches_keras_formula(rng, weight_decay):
     lr, b1, b2, eps = 0.001, 0.9, 0.999, 1e-7
     for step in range(1, 6):
         g = rand(rng, 100)
-        ops.adam_update(p, g, m, v, lr, b1, b2, eps, step, weight_decay)
+        kernels.adam_update(p, g, m, v, lr, b1, b2, eps, step, weight_decay)
         p_ref -= p_ref * weight_decay * lr
         alpha = lr * math.sqrt(1 - b2 ** step) / (1 - b1 ** step)
         m_ref += (g - m_ref) * (1 - b1)
@@ -360,7 +360,7 @@ def test_rmsprop(rng, momentum, centered):
     p_ref, vel_r, mom_r, avg_r = p.astype(np.float64), np.zeros(40), np.zeros(40), np.zeros(40)
     for _ in range(4):
         g = rand(rng, 40)
-        ops.rmsprop_update(p, g, vel, mom, avg, 0.01, 0.9, momentum, 1e-7, centered)
+        kernels.rmsprop_update(p, g, vel, mom, avg, 0.01, 0.9, momentum, 1e-7, centered)
         vel_r = 0.9 * vel_r + 0.1 * g.astype(np.float64) ** 2
         denom = vel_r + 1e-7
         if centered:
@@ -379,12 +379,12 @@ def test_rmsprop(rng, momentum, centered):
 
 def test_float32_contiguous_input_is_not_copied_and_outputs_are_arrays(rng):
     x = rand(rng, 4, 4)
-    y = ops.relu(x)
+    y = kernels.relu(x)
     assert isinstance(y, np.ndarray) and y.dtype == np.float32 and y.flags.c_contiguous
     # Non-contiguous and float64 inputs are converted once and give the same result.
     big = rand(rng, 8, 8)
-    assert_close(ops.relu(big[::2, ::2]), np.maximum(big[::2, ::2], 0))
-    assert_close(ops.relu(big.astype(np.float64)), np.maximum(big, 0))
+    assert_close(kernels.relu(big[::2, ::2]), np.maximum(big[::2, ::2], 0))
+    assert_close(kernels.relu(big.astype(np.float64)), np.maximum(big, 0))
 
 
 def test_thread_count_api(threads):
@@ -405,7 +405,7 @@ def test_conv2d_fused_relu_forward_and_backward(rng, case):
     assert_close(_core.conv2d_naive(x, k, b, s, p, d, relu=True), y)
     dy = rand(rng, *y.shape)
     fused = _core.conv2d_backward(dy, x, k, s, p, d, relu_output=y)
-    separate = ops.conv2d_backward(dy * (y > 0), x, k, s, p, d)
+    separate = kernels.conv2d_backward(dy * (y > 0), x, k, s, p, d)
     for a, e in zip(fused, separate):
         assert_close(a, e)
 
@@ -428,5 +428,5 @@ def test_max_pool_backward_with_relu_input_equals_masking(rng):
     y = np.maximum(pre, 0)
     dy = rand(rng, 3, 3, 3, 5)
     fused = _core.max_pool2d_backward(dy, y, (2, 2), None, "valid", relu_input=True)
-    plain = ops.max_pool2d_backward(dy, y) * (y > 0)
+    plain = kernels.max_pool2d_backward(dy, y) * (y > 0)
     assert np.array_equal(fused, plain)

@@ -1,13 +1,15 @@
 """ember: a Keras-style deep-learning library whose compute runs in C++.
 
-The compiled engine is the private module ``ember._core``; ``ember.ops`` is
-its public functional face, and ``ember.layers`` / ``ember.models`` the Keras
-one.
+The compiled engine is the private module ``ember._core``. ``ember.ops`` is
+Keras 3's ``keras.ops`` on ember tensors with automatic gradients;
+``ember.kernels`` holds the engine's kernels as functions on raw arrays;
+``ember.layers`` / ``ember.models`` are the Keras faces. A Keras program runs
+with ``import ember as keras``.
 """
 from . import _core
 from ._core import get_num_threads
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def set_num_threads(n):
@@ -18,11 +20,15 @@ def set_num_threads(n):
     _core.set_num_threads(n)
 
 
-from . import (activations, callbacks, cuda, datasets, layers, losses, metrics, models,  # noqa: E402
+from . import engine  # noqa: E402
+from . import (activations, callbacks, cuda, datasets, kernels, layers, losses, metrics, models,  # noqa: E402
                ops, optimizers, utils)
-from .models import Sequential, load_model  # noqa: E402
+from .engine import GradientTape, KerasTensor, Tensor, Variable  # noqa: E402
+from .layers import Input, Layer  # noqa: E402
+from .models import Model, Sequential, load_model  # noqa: E402
 from .utils import set_random_seed, to_categorical  # noqa: E402
 
-__all__ = ["ops", "layers", "models", "losses", "metrics", "optimizers", "callbacks", "datasets",
-           "utils", "activations", "Sequential", "load_model", "set_random_seed", "to_categorical",
-           "set_num_threads", "get_num_threads", "__version__"]
+__all__ = ["ops", "kernels", "layers", "models", "losses", "metrics", "optimizers", "callbacks",
+           "datasets", "utils", "activations", "Input", "Model", "Sequential", "Layer", "Variable",
+           "Tensor", "KerasTensor", "GradientTape", "load_model", "set_random_seed",
+           "to_categorical", "set_num_threads", "get_num_threads", "__version__"]

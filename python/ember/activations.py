@@ -1,45 +1,61 @@
-"""Activations by name, as Keras spells them. Each maps to a C++ kernel pair."""
-from . import _core
+"""Activations by Keras name: functions on tensors (``ember.ops``), each a
+C++ kernel pair. Layers take a name, None or one of these functions."""
+from . import ops
 
-_NAMES = ("linear", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "softmax")
+_NAMES = ("linear", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "softmax", "softplus",
+          "silu", "swish", "relu6", "log_softmax", "exponential")
+
+
+def linear(x):
+    return x
+
+
+relu, sigmoid, tanh, softmax = ops.relu, ops.sigmoid, ops.tanh, ops.softmax
+softplus, silu, swish, relu6, log_softmax = ops.softplus, ops.silu, ops.silu, ops.relu6, ops.log_softmax
+exponential = ops.exp
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return ops.leaky_relu(x, negative_slope)
+
+
+def elu(x, alpha=1.0):
+    return ops.elu(x, alpha)
+
+
+def gelu(x, approximate=False):
+    return ops.gelu(x)
+
+
+_FUNCTIONS = {"linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh,
+              "leaky_relu": leaky_relu, "elu": elu, "gelu": gelu, "softmax": softmax,
+              "softplus": softplus, "silu": silu, "swish": swish, "relu6": relu6,
+              "log_softmax": log_softmax, "exponential": exponential}
 
 
 def get(identifier):
-    """Returns the canonical activation name for a string, None or a function
-    from this module."""
+    """The canonical activation name for a string, None or a function from
+    this module; any other callable is returned as it is."""
     if identifier is None:
         return "linear"
-    if callable(identifier) and getattr(identifier, "__name__", None) in _NAMES:
-        return identifier.__name__
-    if isinstance(identifier, str) and identifier in _NAMES:
+    if isinstance(identifier, str):
+        if identifier in _FUNCTIONS:
+            return identifier
+    elif callable(identifier):
+        for name, fn in _FUNCTIONS.items():
+            if identifier is fn or identifier is getattr(ops, name, None):
+                return name
         return identifier
-    raise ValueError(f"Unknown activation: {identifier!r}. Expected one of {', '.join(_NAMES)}.")
+    raise ValueError(f"Unknown activation: {identifier!r}. Expected one of {', '.join(_NAMES)} or a callable.")
 
 
-def forward(name, x):
-    if name == "linear":
+def apply(activation, x):
+    """Applies an activation given by name (from ``get``) or callable."""
+    if activation == "linear":
         return x
-    if name == "softmax":
-        return _core.softmax(x)
-    return _core.activation(x, name, 0.2 if name == "leaky_relu" else 1.0)
+    fn = _FUNCTIONS.get(activation) if isinstance(activation, str) else activation
+    return fn(x)
 
 
-def backward(name, dy, x, y):
-    """Gradient through the activation; x its input, y its output."""
-    if name == "linear":
-        return dy
-    if name == "relu":
-        return _core.relu_grad_from_output(dy, y)
-    if name == "softmax":
-        return _core.softmax_backward(dy, x)
-    return _core.activation_backward(dy, x, name, 0.2 if name == "leaky_relu" else 1.0)
-
-
-def _make(name):
-    def fn(x):
-        return forward(name, x)
-    fn.__name__ = name
-    return fn
-
-
-linear, relu, sigmoid, tanh, leaky_relu, elu, gelu, softmax = (_make(n) for n in _NAMES)
+def serialize(activation):
+    return activation if isinstance(activation, str) else getattr(activation, "__name__", "custom")

@@ -1,8 +1,12 @@
-"""Losses by object or by Keras name. Each computes the mean loss over the
-batch and its gradient in one C++ call."""
+"""Losses by object or by Keras name. Each is an op of the graph engine
+that computes the mean loss over the batch and its gradient in one C++ call;
+on the output of a softmax, cross-entropy runs fused with it (decided by the
+engine from the graph, see ``ember.ops.categorical_crossentropy``). Any
+function ``f(y_true, y_pred)`` written with ``ember.ops`` also serves as a
+loss: its gradient comes from the engine."""
 import numpy as np
 
-from . import _core
+from . import ops
 
 
 class Loss:
@@ -15,10 +19,12 @@ class Loss:
         if name:
             self.name = name
 
-    def __call__(self, y_true, y_pred):
-        return self.loss_and_grad(y_true, y_pred)[0]
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported by ember's losses yet.")
+        return self.call(y_true, y_pred)
 
-    def loss_and_grad(self, y_true, y_pred):
+    def call(self, y_true, y_pred):
         raise NotImplementedError
 
     def check_shapes(self, y_true_shape, y_pred_shape):
@@ -35,16 +41,16 @@ class Loss:
 class CategoricalCrossentropy(Loss):
     name = "categorical_crossentropy"
 
-    def loss_and_grad(self, y_true, y_pred):
-        return _core.loss(y_true, y_pred, "categorical_crossentropy", self.from_logits)
+    def call(self, y_true, y_pred):
+        return ops.categorical_crossentropy(y_true, y_pred, self.from_logits)
 
 
 class SparseCategoricalCrossentropy(Loss):
     name = "sparse_categorical_crossentropy"
     sparse = True
 
-    def loss_and_grad(self, y_true, y_pred):
-        return _core.sparse_categorical_crossentropy(y_true, y_pred, self.from_logits)
+    def call(self, y_true, y_pred):
+        return ops.sparse_categorical_crossentropy(y_true, y_pred, self.from_logits)
 
     def check_shapes(self, y_true_shape, y_pred_shape):
         n_true = int(np.prod(y_true_shape[1:])) if len(y_true_shape) > 1 else 1
@@ -57,8 +63,8 @@ class SparseCategoricalCrossentropy(Loss):
 class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
 
-    def loss_and_grad(self, y_true, y_pred):
-        return _core.loss(y_true, y_pred, "binary_crossentropy", self.from_logits)
+    def call(self, y_true, y_pred):
+        return ops.binary_crossentropy(y_true, y_pred, self.from_logits)
 
 
 class MeanSquaredError(Loss):
@@ -67,8 +73,8 @@ class MeanSquaredError(Loss):
     def __init__(self, name=None):
         super().__init__(False, name)
 
-    def loss_and_grad(self, y_true, y_pred):
-        return _core.loss(y_true, y_pred, "mean_squared_error", False)
+    def call(self, y_true, y_pred):
+        return ops.mean_squared_error_fused(y_true, y_pred)
 
     def get_config(self):
         return {"name": self.name}
@@ -84,6 +90,47 @@ _BY_NAME = {
 _CLASSES = {cls.__name__: cls for cls in set(_BY_NAME.values())}
 
 
+class MeanAbsoluteError(Loss):
+    name = "mean_absolute_error"
+
+    def __init__(self, name=None):
+        super().__init__(False, name)
+
+    def call(self, y_true, y_pred):
+        return ops.mean(ops.abs(ops.subtract(y_pred, y_true)))
+
+    def get_config(self):
+        return {"name": self.name}
+
+
+class LossFunctionWrapper(Loss):
+    """A user's function ``f(y_true, y_pred)`` as a loss (mean of its result)."""
+
+    def __init__(self, fn, name=None):
+        super().__init__(False, name or getattr(fn, "__name__", "loss"))
+        self.fn = fn
+
+    def call(self, y_true, y_pred):
+        out = self.fn(y_true, y_pred)
+        out = ops.convert_to_tensor(out) if not isinstance(out, ops.Tensor) else out
+        return ops.mean(out) if out.ndim else out
+
+    def get_config(self):
+        raise ValueError(f"The loss '{self.name}' is a Python function, which ember does not serialise.")
+
+
+_BY_NAME = {
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "binary_crossentropy": BinaryCrossentropy,
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "mae": MeanAbsoluteError,
+}
+_CLASSES = {cls.__name__: cls for cls in set(_BY_NAME.values())}
+
+
 def get(identifier):
     if isinstance(identifier, Loss):
         return identifier
@@ -94,16 +141,27 @@ def get(identifier):
             return _BY_NAME[identifier]()
         if identifier in _CLASSES:
             return _CLASSES[identifier]()
-    if callable(identifier) and getattr(identifier, "__name__", None) in _BY_NAME:
-        return _BY_NAME[identifier.__name__]()
-    raise ValueError(f"Unknown loss: {identifier!r}. Expected one of {', '.join(_BY_NAME)} or a Loss object.")
+    elif callable(identifier):
+        if getattr(identifier, "__name__", None) in _BY_NAME and identifier is globals().get(identifier.__name__):
+            return _BY_NAME[identifier.__name__]()
+        return LossFunctionWrapper(identifier)
+    raise ValueError(f"Unknown loss: {identifier!r}. Expected one of {', '.join(_BY_NAME)}, a Loss object "
+                     "or a function of (y_true, y_pred).")
 
 
 def serialize(loss):
+    if isinstance(loss, list):
+        return [serialize(l) for l in loss]
+    if isinstance(loss, dict):
+        return {k: serialize(v) for k, v in loss.items()}
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
 
 
 def deserialize(spec):
+    if isinstance(spec, list):
+        return [deserialize(s) for s in spec]
+    if "class_name" not in spec:
+        return {k: deserialize(v) for k, v in spec.items()}
     return _CLASSES[spec["class_name"]](**spec["config"])
 
 
@@ -123,4 +181,9 @@ def mean_squared_error(y_true, y_pred):
     return MeanSquaredError()(y_true, y_pred)
 
 
+def mean_absolute_error(y_true, y_pred):
+    return MeanAbsoluteError()(y_true, y_pred)
+
+
 mse = mean_squared_error
+mae = mean_absolute_error

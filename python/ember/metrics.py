@@ -1,6 +1,10 @@
-"""Accuracy metrics, accumulated over the batches of an epoch (vectorised,
-no per-sample Python)."""
+"""Metrics, accumulated over the batches of an epoch (vectorised, no
+per-sample Python): Keras's ``update_state`` / ``result`` / ``reset_state``."""
 import numpy as np
+
+
+def _np(x):
+    return x.numpy() if hasattr(x, "numpy") else np.asarray(x)
 
 
 class Metric:
@@ -15,8 +19,8 @@ class Metric:
         self.total = 0.0
         self.count = 0
 
-    def update_state(self, y_true, y_pred):
-        hits = self.matches(np.asarray(y_true), np.asarray(y_pred))
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        hits = self.matches(_np(y_true), _np(y_pred))
         self.total += float(np.sum(hits))
         self.count += int(hits.size)
 
@@ -24,8 +28,45 @@ class Metric:
         return self.total / self.count if self.count else 0.0
 
     def __call__(self, y_true, y_pred):
-        hits = self.matches(np.asarray(y_true), np.asarray(y_pred))
+        hits = self.matches(_np(y_true), _np(y_pred))
         return float(np.mean(hits)) if hits.size else 0.0
+
+
+class Mean(Metric):
+    """The (weighted) mean of the values given to ``update_state``; models
+    track their loss with one named 'loss'."""
+    name = "mean"
+
+    def update_state(self, values, sample_weight=None):
+        v = _np(values).astype(np.float64)
+        w = 1.0 if sample_weight is None else float(sample_weight)
+        self.total += float(np.sum(v)) * w
+        self.count += v.size * w
+
+    def __call__(self, values):
+        self.update_state(values)
+        return self.result()
+
+
+class _MeanOfError(Metric):
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        err = self.error(_np(y_pred).astype(np.float64) - _np(y_true).astype(np.float64).reshape(_np(y_pred).shape))
+        self.total += float(np.sum(err))
+        self.count += int(err.size)
+
+    def __call__(self, y_true, y_pred):
+        err = self.error(_np(y_pred).astype(np.float64) - _np(y_true).astype(np.float64).reshape(_np(y_pred).shape))
+        return float(np.mean(err))
+
+
+class MeanSquaredError(_MeanOfError):
+    name = "mean_squared_error"
+    error = staticmethod(np.square)
+
+
+class MeanAbsoluteError(_MeanOfError):
+    name = "mean_absolute_error"
+    error = staticmethod(np.abs)
 
 
 class CategoricalAccuracy(Metric):
@@ -55,7 +96,9 @@ class BinaryAccuracy(Metric):
         return (y_pred > self.threshold) == (y_true > 0.5)
 
 
-_BY_NAME = {"categorical_accuracy": CategoricalAccuracy,
+_BY_NAME = {"mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+            "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+            "categorical_accuracy": CategoricalAccuracy,
             "sparse_categorical_accuracy": SparseCategoricalAccuracy,
             "binary_accuracy": BinaryAccuracy}
 
@@ -76,7 +119,7 @@ def get(identifier, loss=None, output_shape=None):
             cls = CategoricalAccuracy
         return cls(name=identifier)
     if isinstance(identifier, str) and identifier in _BY_NAME:
-        return _BY_NAME[identifier]()
+        return _BY_NAME[identifier](name=identifier)
     if callable(identifier) and getattr(identifier, "__name__", None) in _BY_NAME:
         return _BY_NAME[identifier.__name__]()
     raise ValueError(f"Unknown metric: {identifier!r}. Expected 'accuracy' or one of {', '.join(_BY_NAME)}.")

@@ -3,6 +3,7 @@ in C++, one call per weight."""
 import numpy as np
 
 from . import _core, cuda
+from .engine import Tensor, Variable
 
 
 class Optimizer:
@@ -36,8 +37,18 @@ class Optimizer:
         return state
 
     def apply_gradients(self, grads_and_vars):
+        """Updates each variable in place from its gradient (a tensor or an
+        array on the variable's device); pairs whose gradient is None are
+        skipped, as for a weight the loss does not depend on."""
+        pairs = [(g, v) for g, v in grads_and_vars if g is not None]
         self.iterations += 1
-        for grad, var in grads_and_vars:
+        for grad, var in pairs:
+            if not isinstance(var, Variable):
+                raise ValueError(f"apply_gradients expects (gradient, Variable) pairs. Received: {var!r}"[:300])
+            if isinstance(grad, Tensor):
+                grad = grad.value
+            if tuple(grad.shape) != var.shape:
+                raise ValueError(f"Gradient for '{var.path}' has shape {tuple(grad.shape)}; expected {var.shape}")
             self._update(var.value, grad, self._slots_for(var))
 
     def apply(self, grads, variables):

@@ -1,23 +1,34 @@
-"""Keras-style layers. Every numerical step runs in ember._core."""
-from .base import Input, InputLayer, Layer, Variable
+"""Keras-style layers. Every numerical step runs in ember._core, through
+``ember.ops``; gradients come from the engine."""
+from .base import Input, InputLayer, Layer
+from ..engine import Variable
 from .conv import (AveragePooling2D, AvgPool2D, Conv2D, GlobalAveragePooling2D, GlobalAvgPool2D,
                    MaxPool2D, MaxPooling2D)
-from .core import Activation, Dense, Dropout, Flatten, Reshape
+from .core import Activation, Dense, Dropout, Flatten, Lambda, Reshape
+from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
+                      average, concatenate, dot, maximum, minimum, multiply, subtract)
 from .normalization import BatchNormalization
 
 __all__ = ["Input", "InputLayer", "Layer", "Variable", "Dense", "Conv2D", "MaxPooling2D",
            "MaxPool2D", "AveragePooling2D", "AvgPool2D", "GlobalAveragePooling2D",
-           "GlobalAvgPool2D", "Flatten", "Reshape", "Dropout", "Activation",
-           "BatchNormalization", "get"]
+           "GlobalAvgPool2D", "Flatten", "Reshape", "Dropout", "Activation", "Lambda",
+           "BatchNormalization", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+           "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
+           "concatenate", "dot", "get"]
 
 _CLASSES = {cls.__name__: cls for cls in (InputLayer, Dense, Conv2D, MaxPooling2D, AveragePooling2D,
                                           GlobalAveragePooling2D, Flatten, Reshape, Dropout,
-                                          Activation, BatchNormalization)}
+                                          Activation, BatchNormalization, Add, Subtract, Multiply,
+                                          Average, Maximum, Minimum, Concatenate, Dot)}
 
 
-def get(class_name):
+def get(class_name, custom_objects=None):
     """The layer class saved under ``class_name`` in a model's config."""
-    try:
+    if custom_objects and class_name in custom_objects:
+        return custom_objects[class_name]
+    if class_name in _CLASSES:
         return _CLASSES[class_name]
-    except KeyError:
-        raise ValueError(f"Unknown layer class: {class_name!r}") from None
+    from .. import models
+    if class_name in ("Sequential", "Functional", "Model"):
+        return getattr(models, "Functional" if class_name == "Model" else class_name)
+    raise ValueError(f"Unknown layer class: {class_name!r}. Pass custom layers in `custom_objects`.")

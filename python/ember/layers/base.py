@@ -1,9 +1,13 @@
-"""The Layer base class, weights (Variable), initializers and Input."""
+"""The Layer base class (Keras 3's build/call/get_config contract), the
+symbolic graph of the functional API (nodes and KerasTensors), initializers
+and Input."""
+import inspect
 import re
 
 import numpy as np
 
-from .. import cuda, utils
+from .. import utils
+from ..engine import KerasTensor, Tensor, Variable, convert_to_tensor
 
 _name_counts = {}
 
@@ -16,44 +20,6 @@ def _unique_name(base):
 
 def _snake(name):
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower().replace("2_d", "2d")
-
-
-class Variable:
-    """A weight that optimizers update in place: a float32 NumPy array, or a
-    DeviceArray once its model has moved to the GPU (``model.to("cuda")``)."""
-
-    def __init__(self, value, name, trainable=True):
-        self.value = np.ascontiguousarray(value, dtype=np.float32)
-        self.name = name
-        self.trainable = trainable
-
-    @property
-    def shape(self):
-        return tuple(self.value.shape)
-
-    @property
-    def device(self):
-        return "cuda" if cuda.is_device_array(self.value) else "cpu"
-
-    def numpy(self):
-        """A host copy of the value."""
-        return np.array(self.value, dtype=np.float32, copy=True)
-
-    def assign(self, value):
-        value = np.ascontiguousarray(value, dtype=np.float32)
-        if value.shape != self.shape:
-            raise ValueError(f"Cannot assign to variable '{self.name}': expected shape "
-                             f"{self.shape}, received {value.shape}")
-        if cuda.is_device_array(self.value):
-            self.value.copy_from(value)
-        else:
-            self.value[...] = value
-
-    def to(self, device):
-        self.value = cuda.place(self.value, device)
-
-    def __repr__(self):
-        return f"<Variable {self.name} shape={self.shape}>"
 
 
 def _fans(shape):
@@ -71,7 +37,11 @@ _INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "
 
 
 def initialize(kind, shape):
-    """Initial weights drawn from ember's seeded generator, Keras formulas."""
+    """Initial weights drawn from ember's seeded generator, Keras formulas.
+    ``kind`` is a Keras name or a callable ``f(shape, dtype)``."""
+    if callable(kind) and not isinstance(kind, str):
+        value = kind(tuple(shape), dtype="float32")
+        return np.ascontiguousarray(np.asarray(value), dtype=np.float32)
     if not isinstance(kind, str) or kind not in _INITIALIZERS:
         raise ValueError(f"Unknown initializer: {kind!r}. Expected one of {', '.join(_INITIALIZERS)}.")
     rng = utils.rng()
@@ -117,130 +87,398 @@ def check_padding(padding):
     return padding.lower()
 
 
-class Layer:
-    """Base layer: ``build`` creates weights for an input shape, ``call`` runs
-    the forward pass (keeping what ``backward`` needs when training),
-    ``backward`` returns the input gradient and sets ``self.grads``, one per
-    trainable weight."""
 
-    def __init__(self, name=None, trainable=True, input_shape=None, batch_input_shape=None,
-                 dtype=None, **kwargs):
+
+def _shape_str(shape):
+    if isinstance(shape, list):
+        return "[" + ", ".join(_shape_str(s) for s in shape) + "]"
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def flatten(x):
+    """The leaves of a nest of lists, tuples and dicts (dicts by sorted key)."""
+    if isinstance(x, (list, tuple)):
+        return [y for item in x for y in flatten(item)]
+    if isinstance(x, dict):
+        return [y for k in sorted(x) for y in flatten(x[k])]
+    return [x]
+
+
+def map_structure(fn, x):
+    if isinstance(x, list):
+        return [map_structure(fn, v) for v in x]
+    if isinstance(x, tuple):
+        return tuple(map_structure(fn, v) for v in x)
+    if isinstance(x, dict):
+        return {k: map_structure(fn, v) for k, v in x.items()}
+    return fn(x)
+
+
+def _shapes(x):
+    """The shape (or the nest of shapes) of a tensor structure, for build()."""
+    if isinstance(x, (list, tuple)):
+        return [_shapes(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _shapes(v) for k, v in x.items()}
+    return tuple(x.shape)
+
+
+class Node:
+    """One call of a layer on symbolic tensors: the layer, the call's
+    arguments (holding KerasTensors), and the KerasTensors it made."""
+
+    def __init__(self, layer, args, kwargs, outputs):
+        self.layer = layer
+        self.args = args
+        self.kwargs = kwargs
+        self.inputs = [t for t in flatten((args, kwargs)) if isinstance(t, KerasTensor)]
+        self.outputs = outputs  # the output structure
+        self.flat_outputs = flatten(outputs)
+
+    @property
+    def parents(self):
+        return [t._keras_history[0]._inbound_nodes[t._keras_history[1]] for t in self.inputs]
+
+
+_training_context = [False]
+
+
+def _call_signature(cls):
+    """Which optional arguments a class's ``call`` takes (cached)."""
+    sig = cls.__dict__.get("_ember_call_sig")
+    if sig is None:
+        params = inspect.signature(cls.call).parameters
+        sig = ("training" in params or any(p.kind == p.VAR_KEYWORD for p in params.values()),
+               "mask" in params)
+        cls._ember_call_sig = sig
+    return sig
+
+
+class Layer:
+    """The base of every layer, Keras 3's contract: ``build(input_shape)``
+    makes the weights with ``add_weight``, ``call(inputs, training=None)``
+    computes with ``ember.ops`` (gradients come from the engine),
+    ``get_config`` returns the constructor's arguments. Weights and layers
+    assigned as attributes are tracked. Called on symbolic tensors, a layer
+    adds a node to the graph of a functional model; one layer object may be
+    called many times (shared weights)."""
+
+    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, batch_input_shape=None,
+                 input_dim=None, activity_regularizer=None, autocast=True, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments: {sorted(kwargs)}")
-        if dtype not in (None, "float32", np.float32):
+        if dtype not in (None, "float32", np.float32) and not (isinstance(dtype, dict) or hasattr(dtype, "name")):
             raise ValueError(f"ember computes in float32. Received: dtype={dtype!r}")
+        object.__setattr__(self, "_tracked_layers", [])
+        object.__setattr__(self, "_weights", [])
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Argument `name` must be a string. Received: {name!r}")
         self.name = name or _unique_name(_snake(type(self).__name__))
-        self.trainable = trainable
+        self._trainable = bool(trainable)
         self.built = False
-        self._weights = []
-        self.grads = []
-        self.input_shape = None
-        self.output_shape = None
+        self._inbound_nodes = []
+        self._build_shape = None
         if batch_input_shape is not None:
             input_shape = tuple(batch_input_shape)[1:]
+        if input_dim is not None and input_shape is None:
+            input_shape = (int(input_dim),)
         self._declared_input_shape = tuple(input_shape) if input_shape is not None else None
 
+    # ----- attribute tracking
+    def __setattr__(self, name, value):
+        tracked = self.__dict__.get("_tracked_layers")
+        if tracked is not None:
+            if isinstance(value, Layer) and value is not self:
+                if all(value is not l for l in tracked):
+                    tracked.append(value)
+            elif isinstance(value, (list, tuple)):
+                for v in value:
+                    if isinstance(v, Layer) and all(v is not l for l in tracked):
+                        tracked.append(v)
+            elif isinstance(value, dict):
+                for v in value.values():
+                    if isinstance(v, Layer) and all(v is not l for l in tracked):
+                        tracked.append(v)
+            elif isinstance(value, Variable):
+                if all(value is not w for w in self._weights):
+                    self._weights.append(value)
+        object.__setattr__(self, name, value)
+
+    @property
+    def _layers(self):
+        """The sublayers this layer tracks (attributes), in assignment order."""
+        return list(self._tracked_layers)
+
     # ----- weights
-    def add_weight(self, name, shape, initializer="zeros", trainable=True):
-        var = Variable(initialize(initializer, tuple(shape)), f"{self.name}/{name}", trainable)
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, autocast=True,
+                   regularizer=None, constraint=None, aggregation="none", name=None, **kwargs):
+        """Creates and tracks a weight. Keras 3's arguments (``shape`` first);
+        ``initializer`` is a name ('glorot_uniform', 'zeros', ...) or a
+        callable ``f(shape, dtype)``; the default is 'glorot_uniform' for
+        float weights, as Keras."""
+        if isinstance(shape, str) and name is None:  # add_weight("kernel", shape, initializer)
+            shape, initializer, name = initializer, dtype if dtype is not None else None, shape
+            initializer = kwargs.pop("init", initializer)
+        if kwargs:
+            raise TypeError(f"add_weight got unexpected keyword arguments: {sorted(kwargs)}")
+        if shape is None:
+            shape = ()
+        try:
+            shape = tuple(int(d) for d in shape)
+        except TypeError:
+            raise TypeError(f"add_weight expects `shape` as a tuple of ints. Received: {shape!r}") from None
+        if any(d < 0 for d in shape):
+            raise ValueError(f"add_weight expects non-negative dimensions. Received: shape={shape}")
+        name = name or "variable"
+        var = Variable(initialize(initializer or "glorot_uniform", shape), name=name,
+                       trainable=trainable)
+        var.path = f"{self.name}/{name}"
         self._weights.append(var)
         return var
 
     @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in self._tracked_layers:
+            layer.trainable = value
+
+    def _all_weights(self):
+        seen, out = set(), []
+        for w in self._weights:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        for layer in self._sublayers_for_weights():
+            for w in layer.weights:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
+
+    def _sublayers_for_weights(self):
+        return self._tracked_layers
+
+    @property
     def weights(self):
-        return list(self._weights)
+        return self._all_weights()
+
+    @property
+    def variables(self):
+        return self.weights
 
     @property
     def trainable_weights(self):
-        return [w for w in self._weights if w.trainable] if self.trainable else []
+        if not self.trainable:
+            return []
+        out = [w for w in self._weights if w.trainable]
+        seen = {id(w) for w in self._weights}
+        for layer in self._sublayers_for_weights():
+            for w in layer.trainable_weights:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
+
+    trainable_variables = trainable_weights
 
     @property
     def non_trainable_weights(self):
-        if not self.trainable:
-            return list(self._weights)
-        return [w for w in self._weights if not w.trainable]
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
+
+    non_trainable_variables = non_trainable_weights
 
     def get_weights(self):
-        return [w.numpy() for w in self._weights]
+        return [w.numpy() for w in self.weights]
 
     def set_weights(self, weights):
         weights = list(weights)
-        if len(weights) != len(self._weights):
-            raise ValueError(f"Layer '{self.name}' expects {len(self._weights)} weight arrays. "
+        mine = self.weights
+        if len(weights) != len(mine):
+            raise ValueError(f"Layer '{self.name}' expects {len(mine)} weight arrays. "
                              f"Received: {len(weights)}")
-        for var, value in zip(self._weights, weights):
+        for var, value in zip(mine, weights):
+            if tuple(np.shape(value)) != var.shape:
+                raise ValueError(f"Weight '{var.path}' has shape {var.shape}. Received: an array of "
+                                 f"shape {tuple(np.shape(value))}")
+        for var, value in zip(mine, weights):
             var.assign(value)
 
     def count_params(self):
-        return int(sum(w.value.size for w in self._weights))
+        return int(sum(int(np.prod(w.shape)) for w in self.weights))
 
     def _to(self, device):
-        """Moves every variable of this layer (weights, and any kept outside
-        the weight list) to device."""
-        for value in vars(self).values():
-            if isinstance(value, Variable):
-                value.to(device)
+        """Moves every weight of this layer (and of its sublayers) to device."""
+        for w in self.weights:
+            w.to(device)
 
-    # ----- shapes and calls
+    # ----- shapes
     def build(self, input_shape):
-        self.input_shape = tuple(input_shape)
-        self.output_shape = self.compute_output_shape(self.input_shape)
         self.built = True
 
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
-
-    def _ensure_built(self, input_shape):
-        if not self.built:
-            self.build(tuple(input_shape))
-
-    def __call__(self, x, training=False):
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        self._ensure_built((None,) + x.shape[1:])
-        return self.call(x, training=training)
-
-    def call(self, x, training=False):
         raise NotImplementedError
 
-    def backward(self, dy):
-        raise NotImplementedError(f"{type(self).__name__} has no backward pass")
+    def _has_output_shape(self):
+        return type(self).compute_output_shape is not Layer.compute_output_shape
+
+    def _maybe_build(self, args):
+        if self.built:
+            return
+        first = args[0] if args else None
+        shapes = _shapes(first) if first is not None else None
+        if isinstance(shapes, list) and len(shapes) == 1 and not isinstance(first, (list, tuple)):
+            shapes = shapes[0]
+        self._build_shape = shapes
+        self.build(shapes)
+        self.built = True
+
+    # ----- calls
+    def __call__(self, *args, **kwargs):
+        if any(isinstance(t, KerasTensor) for t in flatten((args, kwargs))):
+            return self._symbolic_call(args, kwargs)
+        if args:
+            args = (map_structure(lambda v: v if isinstance(v, Tensor) or v is None
+                                  or isinstance(v, (bool, str)) else convert_to_tensor(v), args[0]),) + args[1:]
+        self._maybe_build(args)
+        takes_training, _ = _call_signature(type(self))
+        training = kwargs.get("training")
+        if training is None:
+            training = _training_context[-1]
+        if takes_training:
+            kwargs["training"] = training
+        else:
+            kwargs.pop("training", None)
+        _training_context.append(bool(training))
+        try:
+            return self.call(*args, **kwargs)
+        finally:
+            _training_context.pop()
+
+    def call(self, inputs, *args, **kwargs):
+        raise NotImplementedError(f"Layer {type(self).__name__} does not implement call().")
+
+    def _check_input_shape(self, shapes):
+        """A built layer with weights called on symbolic inputs whose last
+        axis differs from the one it was built for."""
+        built = self._build_shape
+        if not self._weights or built is None or not isinstance(built, tuple) or not isinstance(shapes, tuple):
+            return
+        if len(built) != len(shapes) or (built[-1] is not None and shapes[-1] is not None
+                                         and built[-1] != shapes[-1]):
+            raise ValueError(f"Layer '{self.name}' expects input {_shape_str(built)}; "
+                             f"received {_shape_str(shapes)}")
+
+    def _symbolic_call(self, args, kwargs):
+        first = args[0] if args else None
+        shapes = _shapes(first) if first is not None else None
+        if self.built:
+            self._check_input_shape(shapes)
+        self._maybe_build(args)
+        if self._has_output_shape():
+            out_shapes = self.compute_output_shape(shapes)
+            outputs = _make_outputs(out_shapes)
+        else:
+            outputs = self._infer_outputs(args, kwargs)
+        node = Node(self, args, kwargs, outputs)
+        index = len(self._inbound_nodes)
+        self._inbound_nodes.append(node)
+        for i, t in enumerate(node.flat_outputs):
+            t._keras_history = (self, index, i)
+            if t.name is None:
+                t.name = f"{self.name}_{index}_{i}" if i or index else self.name
+        return outputs
+
+    def _infer_outputs(self, args, kwargs):
+        """Output shapes found by running ``call`` on placeholder data (zeros
+        with each unknown dimension set to 2, then to 3: a dimension that
+        changes with them is unknown in the output too)."""
+        results = []
+        for fill in (2, 3):
+            def concrete(v):
+                if isinstance(v, KerasTensor):
+                    return Tensor(np.zeros([fill if d is None else d for d in v.shape], np.float32),
+                                  None if v.dtype == "float32" else v.dtype)
+                return v
+            a = map_structure(concrete, args)
+            k = map_structure(concrete, dict(kwargs))
+            results.append(self(*a, **k))
+        def merge(x, y):
+            shape = tuple(d1 if d1 == d2 else None for d1, d2 in zip(x.shape, y.shape))
+            return KerasTensor(shape, x.dtype)
+        return _zip_map(merge, results[0], results[1])
 
     # ----- config
     def get_config(self):
-        config = {"name": self.name, "trainable": self.trainable}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": "float32"}
         if self._declared_input_shape is not None:
             config["input_shape"] = list(self._declared_input_shape)
         return config
 
     @classmethod
     def from_config(cls, config):
+        config = dict(config)
+        config.pop("dtype", None)
         return cls(**config)
 
     def __repr__(self):
-        return f"<{type(self).__name__} name={self.name}>"
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _zip_map(fn, a, b):
+    if isinstance(a, (list, tuple)):
+        return type(a)(_zip_map(fn, x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return {k: _zip_map(fn, a[k], b[k]) for k in a}
+    return fn(a, b)
+
+
+def _make_outputs(shapes):
+    if isinstance(shapes, list) or (isinstance(shapes, tuple) and shapes and isinstance(shapes[0], (tuple, list))):
+        return [KerasTensor(s) for s in shapes]
+    return KerasTensor(shapes)
 
 
 class InputLayer(Layer):
-    """Declares the input shape (without the batch axis) of a Sequential model."""
+    """The layer behind ``Input``: it makes the graph's input tensor."""
 
-    def __init__(self, shape=None, batch_size=None, name=None, input_shape=None, **kwargs):
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, input_shape=None,
+                 batch_shape=None, input_tensor=None, **kwargs):
+        if batch_shape is not None:
+            shape = tuple(batch_shape)[1:]
+            batch_size = tuple(batch_shape)[0]
         shape = shape if shape is not None else input_shape
         if shape is None:
             raise ValueError("Input needs a `shape`, for example Input(shape=(28, 28, 1)).")
-        shape = tuple(int(d) for d in shape)
-        super().__init__(name=name, input_shape=shape, **kwargs)
-        self.shape = (None,) + shape
+        if isinstance(shape, (int, np.integer)):
+            shape = (int(shape),)
+        try:
+            shape = tuple(None if d is None else int(d) for d in shape)
+        except TypeError:
+            raise TypeError(f"Input `shape` must be a tuple of ints or None. Received: {shape!r}") from None
+        super().__init__(name=name or _unique_name("input_layer"), **kwargs)
+        self.shape = (batch_size,) + shape
+        self.batch_size = batch_size
+        self.input_dtype = "float32" if dtype in (None, "float32", np.float32) else str(np.dtype(dtype).name)
+        self.built = True
+        tensor = KerasTensor(self.shape, self.input_dtype, name=self.name, history=(self, 0, 0))
+        self._inbound_nodes.append(Node(self, (), {}, tensor))
+        self.output = tensor
 
-    def call(self, x, training=False):
-        return x
-
-    def backward(self, dy):
-        return dy
+    def call(self, inputs):
+        return inputs
 
     def get_config(self):
-        return {"name": self.name, "shape": list(self.shape[1:])}
+        return {"name": self.name, "shape": list(self.shape[1:]), "batch_size": self.batch_size,
+                "dtype": self.input_dtype}
 
 
-def Input(shape=None, batch_size=None, name=None, **kwargs):
-    """``Input(shape=(28, 28, 1))``: the first entry of a Sequential model."""
-    return InputLayer(shape=shape, batch_size=batch_size, name=name, **kwargs)
+def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):
+    """``Input(shape=(28, 28, 1))``: a symbolic tensor, the start of a
+    functional model (or the first entry of a Sequential one)."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
+                      batch_shape=batch_shape, **kwargs).output

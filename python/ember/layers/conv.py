@@ -1,5 +1,5 @@
 """Conv2D, pooling and global pooling over NHWC images."""
-from .. import _core, activations
+from .. import activations, ops
 from .base import Layer, as_tuple, check_padding
 from .core import _ActivationMixin
 
@@ -53,18 +53,15 @@ class Conv2D(_ActivationMixin, Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
-        self._need_dx = True
-        # Set by the model when a MaxPooling2D after this layer applies the
-        # ReLU's gradient itself (see _Pooling2D._relu_input).
-        self._grad_premasked = False
 
     def build(self, input_shape):
         _check_image(self, input_shape)
         _check_fits(self, input_shape, self.kernel_size)
         shape = self.kernel_size + (input_shape[-1], self.filters)
-        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) if self.use_bias else None
-        super().build(input_shape)
+        self.kernel = self.add_weight(shape=shape, initializer=self.kernel_initializer, name="kernel")
+        self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
+                                    name="bias") if self.use_bias else None
+        self.built = True
 
     def compute_output_shape(self, input_shape):
         n, h, w, _ = input_shape
@@ -72,37 +69,21 @@ class Conv2D(_ActivationMixin, Layer):
                 _out_size(w, self.kernel_size[1], self.strides[1], self.dilation_rate[1], self.padding),
                 self.filters)
 
-    def call(self, x, training=False):
-        pre = _core.conv2d(x, self.kernel.value, self.bias.value if self.use_bias else None,
-                           self.strides, self.padding, self.dilation_rate, self._fused_relu)
-        return self._finish(x, pre, training)
-
-    def backward(self, dy):
-        x, pre, y = self._cache
-        if self._fused_relu:
-            dpre, relu_output = dy, (None if self._grad_premasked else y)
-        else:
-            dpre, relu_output = self._activation_grad(dy, pre, y), None
-        dx, dk, db = _core.conv2d_backward(dpre, x, self.kernel.value, self.strides, self.padding,
-                                           self.dilation_rate, self.use_bias, self._need_dx,
-                                           relu_output)
-        self.grads = [dk, db] if self.use_bias else [dk]
-        return dx
+    def call(self, inputs):
+        return self._activate(ops.conv2d(inputs, self.kernel, self.bias, self.strides, self.padding,
+                                         self.dilation_rate, self._fused_relu))
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,
                 "kernel_size": list(self.kernel_size), "strides": list(self.strides),
                 "padding": self.padding, "dilation_rate": list(self.dilation_rate),
-                "activation": self.activation, "use_bias": self.use_bias,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": self.kernel_initializer,
                 "bias_initializer": self.bias_initializer}
 
 
 class _Pooling2D(Layer):
     _max = True
-    # Set by the model when the input is the output of a fused ReLU: the
-    # backward then also applies the ReLU's gradient.
-    _relu_input = False
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -114,24 +95,16 @@ class _Pooling2D(Layer):
     def build(self, input_shape):
         _check_image(self, input_shape)
         _check_fits(self, input_shape, self.pool_size)
-        super().build(input_shape)
+        self.built = True
 
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape
         return (n, _out_size(h, self.pool_size[0], self.strides[0], 1, self.padding),
                 _out_size(w, self.pool_size[1], self.strides[1], 1, self.padding), c)
 
-    def call(self, x, training=False):
-        fn = _core.max_pool2d if self._max else _core.avg_pool2d
-        if training:
-            self._x = x
-        return fn(x, self.pool_size, self.strides, self.padding)
-
-    def backward(self, dy):
-        if self._max:
-            return _core.max_pool2d_backward(dy, self._x, self.pool_size, self.strides, self.padding,
-                                             self._relu_input)
-        return _core.avg_pool2d_backward(dy, self._x, self.pool_size, self.strides, self.padding)
+    def call(self, inputs):
+        return ops._pool("max" if self._max else "avg", inputs, self.pool_size, self.strides,
+                         self.padding)
 
     def get_config(self):
         return {**super().get_config(), "pool_size": list(self.pool_size),
@@ -154,20 +127,15 @@ class GlobalAveragePooling2D(Layer):
 
     def build(self, input_shape):
         _check_image(self, input_shape)
-        super().build(input_shape)
+        self.built = True
 
     def compute_output_shape(self, input_shape):
         n, _, _, c = input_shape
         return (n, 1, 1, c) if self.keepdims else (n, c)
 
-    def call(self, x, training=False):
-        if training:
-            self._x = x
-        y = _core.global_avg_pool2d(x)
-        return y.reshape(y.shape[0], 1, 1, y.shape[1]) if self.keepdims else y
-
-    def backward(self, dy):
-        return _core.global_avg_pool2d_backward(dy.reshape(dy.shape[0], -1), self._x)
+    def call(self, inputs):
+        y = ops.global_avg_pool2d(inputs)
+        return ops.reshape(y, (y.shape[0], 1, 1, y.shape[1])) if self.keepdims else y
 
     def get_config(self):
         return {**super().get_config(), "keepdims": self.keepdims}

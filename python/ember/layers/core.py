@@ -1,47 +1,30 @@
-"""Dense, Activation, Flatten, Reshape, Dropout."""
+"""Dense, Activation, Flatten, Reshape, Dropout, Lambda, and the layer that
+an op on symbolic tensors becomes."""
 import numpy as np
 
-from .. import _core, activations, utils
-from .base import Layer
+from .. import activations, ops, utils
+from .base import Layer, _unique_name
 
 
 class _ActivationMixin:
-    """Shared by layers with an ``activation`` argument. When the model fuses
-    a final softmax into the loss, ``_emit_logits`` makes the layer return
-    (and take gradients for) the pre-activation values in training."""
-
-    _emit_logits = False
+    def _activate(self, y):
+        """The activation after the kernel; a ReLU already ran inside it."""
+        if self.activation == "relu":
+            return y
+        return activations.apply(self.activation, y)
 
     @property
     def _fused_relu(self):
-        # A ReLU runs inside the kernel's write-out (and its gradient inside
-        # the backward kernel) instead of as a separate pass.
         return self.activation == "relu"
-
-    def _activate(self, pre, training):
-        if self._emit_logits and training:
-            return pre
-        return activations.forward(self.activation, pre)
-
-    def _finish(self, x, pre, training):
-        """Output from the kernel's result (already activated when the ReLU
-        was fused), keeping what backward needs when training."""
-        y = pre if self._fused_relu else self._activate(pre, training)
-        if training:
-            self._cache = (x, pre, y)
-        return y
-
-    def _activation_grad(self, dy, pre, y):
-        if self._emit_logits:
-            return dy
-        return activations.backward(self.activation, dy, pre, y)
 
 
 class Dense(_ActivationMixin, Layer):
-    """``activation(x @ kernel + bias)``; kernel is (in, units) as in Keras."""
+    """``activation(inputs @ kernel + bias)``; kernel is (in, units) as in Keras.
+    A ReLU runs inside the GEMM's write-out."""
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Argument `units` must be a positive int. Received: {units!r}")
@@ -54,65 +37,49 @@ class Dense(_ActivationMixin, Layer):
     def build(self, input_shape):
         if len(input_shape) < 2 or input_shape[-1] is None:
             raise ValueError(f"Dense expects input of shape (batch, ..., features). Received: {tuple(input_shape)}")
-        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
-        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer) if self.use_bias else None
-        super().build(input_shape)
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units),
+                                      initializer=self.kernel_initializer, name="kernel")
+        self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer,
+                                    name="bias") if self.use_bias else None
+        self.built = True
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
 
-    def call(self, x, training=False):
-        pre = _core.dense(x, self.kernel.value, self.bias.value if self.use_bias else None,
-                          self._fused_relu)
-        return self._finish(x, pre, training)
-
-    def backward(self, dy):
-        x, pre, y = self._cache
-        if self._fused_relu:
-            dpre = _core.relu_grad_from_output(dy, y)
-        else:
-            dpre = self._activation_grad(dy, pre, y)
-        dx, dk, db = _core.dense_backward(dpre, x, self.kernel.value, self.use_bias)
-        self.grads = [dk, db] if self.use_bias else [dk]
-        return dx
+    def call(self, inputs):
+        return self._activate(ops.dense(inputs, self.kernel, self.bias, self._fused_relu))
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": self.activation,
-                "use_bias": self.use_bias, "kernel_initializer": self.kernel_initializer,
-                "bias_initializer": self.bias_initializer}
+        return {**super().get_config(), "units": self.units,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": self.kernel_initializer, "bias_initializer": self.bias_initializer}
 
 
-class Activation(_ActivationMixin, Layer):
+class Activation(Layer):
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
 
-    def call(self, x, training=False):
-        y = self._activate(x, training)
-        if training:
-            self._cache = (x, y)
-        return y
+    def call(self, inputs):
+        return activations.apply(self.activation, inputs)
 
-    def backward(self, dy):
-        x, y = self._cache
-        return self._activation_grad(dy, x, y)
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "activation": self.activation}
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
 
 
 class Flatten(Layer):
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+
     def compute_output_shape(self, input_shape):
         dims = input_shape[1:]
         return (input_shape[0], None if None in dims else int(np.prod(dims)))
 
-    def call(self, x, training=False):
-        if training:
-            self._in_shape = x.shape
-        return x.reshape(x.shape[0], -1)
-
-    def backward(self, dy):
-        return dy.reshape(self._in_shape)
+    def call(self, inputs):
+        return ops.reshape(inputs, (inputs.shape[0], -1))
 
 
 class Reshape(Layer):
@@ -123,6 +90,8 @@ class Reshape(Layer):
             raise ValueError(f"Reshape allows one -1 at most. Received: {self.target_shape}")
 
     def compute_output_shape(self, input_shape):
+        if None in input_shape[1:]:
+            return (input_shape[0],) + tuple(None if d == -1 else d for d in self.target_shape)
         total = int(np.prod(input_shape[1:]))
         known = int(np.prod([d for d in self.target_shape if d != -1]))
         if -1 in self.target_shape:
@@ -134,13 +103,8 @@ class Reshape(Layer):
                              f"into {self.target_shape} ({known} values)")
         return (input_shape[0],) + self.target_shape
 
-    def call(self, x, training=False):
-        if training:
-            self._in_shape = x.shape
-        return x.reshape((x.shape[0],) + self.output_shape[1:])
-
-    def backward(self, dy):
-        return dy.reshape(self._in_shape)
+    def call(self, inputs):
+        return ops.reshape(inputs, (inputs.shape[0],) + self.target_shape)
 
     def get_config(self):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
@@ -151,7 +115,7 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
             raise ValueError(f"Argument `rate` must be in [0, 1). Received: {rate!r}")
         if noise_shape is not None:
             raise ValueError("Dropout's `noise_shape` is not supported; leave it None.")
@@ -159,20 +123,68 @@ class Dropout(Layer):
         self.seed = seed
         self._calls = 0
 
-    def call(self, x, training=False):
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def call(self, inputs, training=False):
         if not training or self.rate == 0:
-            self._mask = None
-            return x
+            return inputs
         if self.seed is None:
             seed = utils.next_seed()
         else:
             seed = int(self.seed) * 1000003 + self._calls
         self._calls += 1
-        y, self._mask = _core.dropout(x, self.rate, seed)
-        return y
-
-    def backward(self, dy):
-        return dy if self._mask is None else _core.dropout_backward(dy, self._mask)
+        return ops.dropout_op(inputs, self.rate, seed)
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class Lambda(Layer):
+    """Wraps a function of tensors written with ``ember.ops`` as a layer;
+    its gradient comes from the engine."""
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Lambda expects a callable. Received: {function!r}")
+        self.function = function
+        self.arguments = dict(arguments or {})
+        self._output_shape = output_shape
+
+    def call(self, inputs):
+        return self.function(inputs, **self.arguments)
+
+    def compute_output_shape(self, input_shape):
+        if self._output_shape is None:
+            raise NotImplementedError
+        if callable(self._output_shape):
+            return tuple(self._output_shape(input_shape))
+        return (input_shape[0],) + tuple(self._output_shape)
+
+    def _has_output_shape(self):
+        return self._output_shape is not None
+
+    def get_config(self):
+        raise ValueError(f"Lambda layer '{self.name}' wraps Python code, which ember does not "
+                         "serialise; rebuild the model in code and use save_weights/load_weights.")
+
+
+class _OpLayer(Layer):
+    """An ``ember.ops`` function called on symbolic tensors: a graph node."""
+
+    def __init__(self, fn, **kwargs):
+        super().__init__(name=_unique_name(getattr(fn, "__name__", "op")), **kwargs)
+        self.fn = fn
+        self.built = True
+
+    def call(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def get_config(self):
+        raise ValueError(f"The graph holds the op '{self.fn.__name__}' applied to symbolic tensors, "
+                         "which ember does not serialise; use save_weights/load_weights.")
+
+
+def _symbolic_op(fn, args, kwargs):
+    return _OpLayer(fn)(*args, **kwargs)

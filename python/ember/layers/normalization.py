@@ -1,5 +1,5 @@
 """BatchNormalization over the last (channel) axis."""
-from .. import _core
+from .. import ops
 from .base import Layer
 
 
@@ -28,31 +28,31 @@ class BatchNormalization(Layer):
                              f"for input shape {tuple(input_shape)}")
         c = input_shape[-1]
         gi, bi, mi, vi = self.initializers
-        self.gamma = self.add_weight("gamma", (c,), gi if self.scale else "ones", trainable=self.scale)
-        self.beta = self.add_weight("beta", (c,), bi if self.center else "zeros", trainable=self.center)
-        self.moving_mean = self.add_weight("moving_mean", (c,), mi, trainable=False)
-        self.moving_variance = self.add_weight("moving_variance", (c,), vi, trainable=False)
+        self.gamma = self.add_weight(shape=(c,), initializer=gi if self.scale else "ones",
+                                     trainable=self.scale, name="gamma")
+        self.beta = self.add_weight(shape=(c,), initializer=bi if self.center else "zeros",
+                                    trainable=self.center, name="beta")
+        self.moving_mean = self.add_weight(shape=(c,), initializer=mi, trainable=False,
+                                           name="moving_mean")
+        self.moving_variance = self.add_weight(shape=(c,), initializer=vi, trainable=False,
+                                               name="moving_variance")
         if not self.scale:
             self._weights.remove(self.gamma)
         if not self.center:
             self._weights.remove(self.beta)
-        super().build(input_shape)
+        self.built = True
 
-    def call(self, x, training=False):
-        if not training:
-            return _core.batch_norm_infer(x, self.gamma.value, self.beta.value, self.moving_mean.value,
-                                          self.moving_variance.value, self.epsilon)
-        y, mean, var = _core.batch_norm_train(x, self.gamma.value, self.beta.value,
-                                              self.moving_mean.value, self.moving_variance.value,
-                                              self.momentum, self.epsilon)
-        self._cache = (x, mean, var)
-        return y
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
 
-    def backward(self, dy):
-        x, mean, var = self._cache
-        dx, dgamma, dbeta = _core.batch_norm_backward(dy, x, self.gamma.value, mean, var, self.epsilon)
-        self.grads = ([dgamma] if self.scale else []) + ([dbeta] if self.center else [])
-        return dx
+    def call(self, inputs, training=False):
+        # As Keras: a frozen BatchNormalization normalises with its moving
+        # statistics, also in training.
+        if training and self.trainable:
+            return ops.batch_norm_train(inputs, self.gamma, self.beta, self.moving_mean,
+                                        self.moving_variance, self.momentum, self.epsilon)
+        return ops.batch_norm_infer(inputs, self.gamma, self.beta, self.moving_mean,
+                                    self.moving_variance, self.epsilon)
 
     def get_config(self):
         gi, bi, mi, vi = self.initializers

@@ -1,0 +1,451 @@
+"""The graph engine: tensors with automatic gradients (a tape).
+
+A ``Tensor`` wraps a value computed in C++: a float32 NumPy array on the
+CPU, or a ``DeviceArray`` on the GPU (integer NumPy arrays also pass through,
+for labels and indices). Every operation in ``ember.ops`` computes its value
+with one ``_core`` call and, while a ``GradientTape`` is recording and one of
+its inputs is watched, records a ``Node``: the inputs and a backward function
+that maps the output gradient to input gradients. ``GradientTape.gradient``
+walks the nodes in reverse topological order; a value used several times
+receives the sum of its gradients, added in that fixed order, so gradients are
+bitwise reproducible. Gradients are raw arrays (no second derivatives).
+
+Fusion is decided here, in one place, from the recorded graph
+(``_plan_fusion``), never by layers flagging their neighbours.
+"""
+import numpy as np
+
+from . import _core, _small, cuda
+
+# The small-op kernels (elementwise, reductions, shape ops).
+K = _core if hasattr(_core, "binary") else _small
+
+__all__ = ["Tensor", "Variable", "GradientTape", "convert_to_tensor", "is_tensor"]
+
+_tapes = []  # the tapes recording now, innermost last
+
+
+def _float32(value):
+    if cuda.is_device_array(value):
+        return value
+    return np.ascontiguousarray(value, dtype=np.float32)
+
+
+class Node:
+    """How a tensor was computed: ``backward(dy, needs)`` returns one
+    gradient (or None) per input; ``needs[i]`` says whether input i wants
+    one. ``kind`` names the op; ``fuse`` holds what the fusion plan may use."""
+    __slots__ = ("inputs", "backward", "kind", "fuse")
+
+    def __init__(self, inputs, backward, kind, fuse=None):
+        self.inputs = inputs
+        self.backward = backward
+        self.kind = kind
+        self.fuse = fuse
+
+
+class Tensor:
+    """An eager tensor. ``numpy()`` (or ``np.asarray``) gives its value on
+    the host. Python operators map to ``ember.ops``."""
+    __slots__ = ("value", "_node", "_dtype", "__weakref__")
+    __array_priority__ = 100  # ndarray <op> Tensor defers to Tensor
+
+    def __init__(self, value, dtype=None, node=None):
+        self.value = value
+        self._node = node
+        self._dtype = dtype
+
+    # ----- properties
+    @property
+    def shape(self):
+        return tuple(self.value.shape)
+
+    @property
+    def ndim(self):
+        return len(self.value.shape)
+
+    @property
+    def dtype(self):
+        if self._dtype is not None:
+            return self._dtype
+        return "float32" if cuda.is_device_array(self.value) else str(self.value.dtype)
+
+    @property
+    def device(self):
+        return "cuda" if cuda.is_device_array(self.value) else "cpu"
+
+    def numpy(self):
+        value = np.asarray(self.value)
+        if self._dtype is not None and self._dtype != str(value.dtype):
+            value = value.astype(self._dtype)
+        return value
+
+    def __array__(self, dtype=None, copy=None):
+        value = self.numpy()
+        return value if dtype is None else value.astype(dtype)
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __float__(self):
+        return float(self.numpy())
+
+    def __int__(self):
+        return int(self.numpy())
+
+    def __bool__(self):
+        return bool(self.numpy())
+
+    def __index__(self):
+        return int(self.numpy())
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self):
+        return f"<ember.Tensor shape={self.shape} dtype={self.dtype}\n{self.numpy()!r}>"
+
+    # Python operators: defined in ember.ops (see _install_operators there).
+
+
+class Variable(Tensor):
+    """A weight: a tensor whose value optimizers update in place, and which a
+    ``GradientTape`` watches when it is trainable."""
+    __slots__ = ("name", "trainable", "path")
+
+    def __init__(self, initializer=None, shape=None, dtype=None, trainable=True, name=None,
+                 value=None):
+        if value is None:
+            value = initializer
+        if callable(value):
+            if shape is None:
+                raise ValueError("A Variable made from an initializer needs a `shape`.")
+            value = value(tuple(shape), dtype=dtype or "float32")
+        if isinstance(value, Tensor):
+            value = value.value
+        super().__init__(_float32(value))
+        if shape is not None and tuple(shape) != self.shape:
+            raise ValueError(f"Variable value has shape {self.shape}; expected shape {tuple(shape)}")
+        self.name = name or "variable"
+        self.path = self.name
+        self.trainable = bool(trainable)
+
+    def numpy(self):
+        """A host copy of the value (later updates do not change it)."""
+        return np.array(self.value, dtype=np.float32, copy=True)
+
+    def assign(self, value):
+        if isinstance(value, Tensor):
+            value = value.value
+        if cuda.is_device_array(value):
+            value = np.asarray(value)
+        value = np.ascontiguousarray(value, dtype=np.float32)
+        if value.shape != self.shape:
+            raise ValueError(f"Cannot assign to variable '{self.name}': expected shape "
+                             f"{self.shape}. Received: {value.shape}")
+        if cuda.is_device_array(self.value):
+            self.value.copy_from(value)
+        else:
+            self.value[...] = value
+        return self
+
+    def assign_add(self, delta):
+        return self.assign(self.numpy() + np.asarray(delta, np.float32))
+
+    def assign_sub(self, delta):
+        return self.assign(self.numpy() - np.asarray(delta, np.float32))
+
+    def to(self, device):
+        self.value = cuda.place(self.value, device)
+
+    def __repr__(self):
+        return f"<Variable path={self.path}, shape={self.shape}, dtype=float32>"
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+def convert_to_tensor(x, dtype=None):
+    """A Tensor from a Tensor, NumPy array, list or number (float32 unless
+    ``dtype`` or the data says int/bool)."""
+    if isinstance(x, Tensor):
+        if dtype is not None and dtype != x.dtype:
+            from . import ops
+            return ops.cast(x, dtype)
+        return x
+    if cuda.is_device_array(x):
+        return Tensor(x)
+    arr = np.asarray(x)
+    if dtype is not None:
+        dtype = _dtype_name(dtype)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"Cannot convert {type(x).__name__} of dtype {arr.dtype} to a tensor. "
+                        f"Received: {x!r}"[:300])
+    if dtype is None:
+        dtype = "float32" if arr.dtype.kind == "f" else ("bool" if arr.dtype.kind == "b" else "int32")
+        if arr.dtype.kind in "iu" and arr.dtype.itemsize == 8:
+            dtype = "int64"
+    if dtype == "float32":
+        return Tensor(np.ascontiguousarray(arr, dtype=np.float32))
+    return Tensor(np.ascontiguousarray(arr, dtype=np.float32), dtype=dtype)
+
+
+_DTYPES = {"float32": "float32", "float64": "float32", "float16": "float32", "bfloat16": "float32",
+           "int32": "int32", "int64": "int64", "int8": "int32", "int16": "int32", "uint8": "int32",
+           "bool": "bool"}
+
+
+def _dtype_name(dtype):
+    """ember stores every tensor as float32; integer and bool tensors keep
+    their logical dtype for ``convert_to_numpy`` (exact up to 2**24)."""
+    name = dtype if isinstance(dtype, str) else getattr(np.dtype(dtype), "name", str(dtype))
+    if name not in _DTYPES:
+        raise ValueError(f"Unsupported dtype. Expected one of {sorted(_DTYPES)}. Received: {dtype!r}")
+    return _DTYPES[name]
+
+
+# ---------------------------------------------------------------- recording
+def recording():
+    return bool(_tapes)
+
+
+def _watched(t):
+    if t._node is not None:
+        return True
+    for tape in _tapes:
+        if id(t) in tape._watched or (tape._auto and isinstance(t, Variable) and t.trainable):
+            return True
+    return False
+
+
+def record(out_value, inputs, backward, kind, dtype=None, fuse=None):
+    """Wraps an op's result as a Tensor and, when a tape records and an
+    input is watched, attaches the node that computed it."""
+    node = None
+    if _tapes and backward is not None:
+        for t in inputs:
+            if t is not None and _watched(t):
+                node = Node(inputs, backward, kind, fuse)
+                break
+    return Tensor(out_value, dtype, node)
+
+
+class GradientTape:
+    """Records operations for automatic differentiation, with TensorFlow's
+    semantics::
+
+        with ember.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_weights)
+
+    Trainable variables are watched automatically
+    (``watch_accessed_variables=True``); ``watch(t)`` adds any tensor. A
+    non-persistent tape answers one ``gradient`` call."""
+
+    def __init__(self, persistent=False, watch_accessed_variables=True):
+        self._persistent = bool(persistent)
+        self._auto = bool(watch_accessed_variables)
+        self._watched = {}
+        self._used = False
+        self._recording = False
+
+    def __enter__(self):
+        _tapes.append(self)
+        self._recording = True
+        return self
+
+    def __exit__(self, *exc):
+        if self in _tapes:
+            _tapes.remove(self)
+        self._recording = False
+        return False
+
+    def watch(self, tensor):
+        for t in _flatten(tensor):
+            if not isinstance(t, Tensor):
+                raise ValueError(f"GradientTape.watch expects tensors or variables. Received: {type(t).__name__}")
+            self._watched[id(t)] = t
+
+    def stop_recording(self):
+        tape = self
+
+        class _Pause:
+            def __enter__(self_inner):
+                if tape in _tapes:
+                    _tapes.remove(tape)
+
+            def __exit__(self_inner, *exc):
+                _tapes.append(tape)
+        return _Pause()
+
+    def gradient(self, target, sources, output_gradients=None):
+        if self._used and not self._persistent:
+            raise RuntimeError("A non-persistent GradientTape can only be used to compute one set of "
+                               "gradients. Use GradientTape(persistent=True) for more.")
+        self._used = True
+        flat_sources = _flatten(sources)
+        for s in flat_sources:
+            if not isinstance(s, Tensor):
+                raise ValueError("GradientTape.gradient expects sources that are variables or watched "
+                                 f"tensors. Received: {type(s).__name__}")
+        targets = _flatten(target)
+        seeds = None if output_gradients is None else _flatten(output_gradients)
+        grads = gradients(targets, flat_sources, seeds)
+        out = [None if g is None else Tensor(g) for g in grads]
+        return _pack_like(sources, out)
+
+
+def _flatten(x):
+    if isinstance(x, (list, tuple)):
+        return [y for item in x for y in _flatten(item)]
+    if isinstance(x, dict):
+        return [y for k in sorted(x) for y in _flatten(x[k])]
+    return [x]
+
+
+def _pack_like(structure, flat):
+    it = iter(flat)
+
+    def pack(s):
+        if isinstance(s, (list, tuple)):
+            return type(s)(pack(v) for v in s) if isinstance(s, list) else tuple(pack(v) for v in s)
+        if isinstance(s, dict):
+            return {k: pack(s[k]) for k in sorted(s)}
+        return next(it)
+    return pack(structure)
+
+
+# ---------------------------------------------------------------- backward
+def _topo_order(targets):
+    """Tensors with nodes reachable from targets, inputs before outputs
+    (iterative depth-first search in a fixed order)."""
+    order, seen = [], set()
+    for root in targets:
+        if root._node is None or id(root) in seen:
+            continue
+        stack = [(root, 0)]
+        seen.add(id(root))
+        while stack:
+            t, i = stack.pop()
+            inputs = t._node.inputs
+            while i < len(inputs):
+                child = inputs[i]
+                i += 1
+                if child is not None and child._node is not None and id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((t, i))
+                    stack.append((child, 0))
+                    break
+            else:
+                order.append(t)
+    return order
+
+
+def _plan_fusion(order):
+    """What fuses in this backward pass, decided from the graph alone:
+    a max pooling whose input is the output of a ReLU fused into a
+    convolution's or dense layer's write-out, and is used by nothing else,
+    applies the ReLU's gradient itself (``relu_input``) and the producer
+    skips its own mask pass. Returns the ids of such pooling outputs."""
+    uses = {}
+    for t in order:
+        for x in t._node.inputs:
+            if x is not None:
+                uses[id(x)] = uses.get(id(x), 0) + 1
+    fused = set()
+    for t in order:
+        node = t._node
+        if node.kind == "max_pool2d":
+            x = node.inputs[0]
+            if x._node is not None and x._node.fuse == "relu_output" and uses.get(id(x)) == 1:
+                fused.add(id(t))
+    return fused
+
+
+def _accumulate(grads, key, g):
+    prev = grads.get(key)
+    grads[key] = g if prev is None else K.binary(prev, g, "add")
+
+
+def gradients(targets, sources, seeds=None):
+    """Raw gradient arrays of sum(targets) with respect to each source (None
+    where a source does not influence the targets)."""
+    grads = {}
+    for i, t in enumerate(targets):
+        if not isinstance(t, Tensor):
+            raise ValueError(f"GradientTape.gradient expects a tensor target. Received: {type(t).__name__}")
+        seed = seeds[i].value if seeds is not None and isinstance(seeds[i], Tensor) else (
+            None if seeds is None else _float32(seeds[i]))
+        if seed is None:
+            seed = K.full(list(t.shape), 1.0, t.device)
+        _accumulate(grads, id(t), seed)
+    source_ids = {id(s) for s in sources}
+    order = _topo_order(targets)
+    # Inputs that lead to a source: only those need gradients.
+    wanted = set(source_ids)
+    for t in order:
+        if any(x is not None and id(x) in wanted for x in t._node.inputs):
+            wanted.add(id(t))
+    premasked = _plan_fusion(order)
+    relu_premasked = set()
+    keep = {}
+    for s in sources:
+        keep[id(s)] = s
+    for t in reversed(order):
+        g = grads.pop(id(t), None) if id(t) not in source_ids else grads.get(id(t))
+        if g is None or id(t) not in wanted:
+            continue
+        node = t._node
+        needs = tuple(x is not None and id(x) in wanted for x in node.inputs)
+        if id(t) in premasked:
+            in_grads = node.backward(g, needs, relu_input=True)
+            relu_premasked.add(id(node.inputs[0]))
+        elif id(t) in relu_premasked:
+            in_grads = node.backward(g, needs, premasked=True)
+        else:
+            in_grads = node.backward(g, needs)
+        for x, gx, need in zip(node.inputs, in_grads, needs):
+            if need and gx is not None:
+                _accumulate(grads, id(x), gx)
+    return [grads.get(id(s)) for s in sources]
+
+
+class KerasTensor:
+    """A symbolic tensor of the functional API: a shape (None where
+    unknown, as the batch axis), a dtype, and the layer call that makes it
+    (``_keras_history``: layer, node index, output index)."""
+
+    def __init__(self, shape, dtype="float32", name=None, history=None):
+        self.shape = tuple(None if d is None else int(d) for d in shape)
+        self.dtype = dtype
+        self.name = name
+        self._keras_history = history
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def numpy(self):
+        raise ValueError("A symbolic tensor (from keras.Input or a layer called on one) has no value: "
+                         "build a Model from it and call the model on data.")
+
+    def __array__(self, *args, **kwargs):
+        self.numpy()
+
+    def __bool__(self):
+        raise TypeError("A symbolic tensor cannot be used as a Python bool.")
+
+    def __len__(self):
+        if not self.shape or self.shape[0] is None:
+            raise TypeError(f"len() is unknown for a symbolic tensor of shape {self.shape}")
+        return self.shape[0]
+
+    def __iter__(self):
+        raise TypeError("A symbolic tensor cannot be iterated over.")
+
+    def __repr__(self):
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
