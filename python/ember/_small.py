@@ -25,39 +25,39 @@ _BIN = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide
 
 def unary(x, op):
     with np.errstate(all="ignore"):
-        return np.ascontiguousarray(_UN[op](_a(x)), dtype=f32)
+        return np.asarray(_UN[op](_a(x)), dtype=f32, order="C")
 
 
 def binary(a, b, op):
     with np.errstate(all="ignore"):
-        return np.ascontiguousarray(_BIN[op](_a(a), _a(b)), dtype=f32)
+        return np.asarray(_BIN[op](_a(a), _a(b)), dtype=f32, order="C")
 
 
 def where(c, a, b):
-    return np.ascontiguousarray(np.where(_a(c) != 0, _a(a), _a(b)), dtype=f32)
+    return np.asarray(np.where(_a(c) != 0, _a(a), _a(b)), dtype=f32, order="C")
 
 
 def reduce(x, axes, op, keepdims):
     fn = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min, "prod": np.prod}[op]
-    return np.ascontiguousarray(fn(_a(x), axis=tuple(axes), keepdims=keepdims), dtype=f32)
+    return np.asarray(fn(_a(x), axis=tuple(axes), keepdims=keepdims), dtype=f32, order="C")
 
 
 def arg_reduce(x, axis, op, keepdims=False):
     fn = np.argmax if op == "argmax" else np.argmin
-    return np.ascontiguousarray(fn(_a(x), axis=axis, keepdims=keepdims), dtype=f32)
+    return np.asarray(fn(_a(x), axis=axis, keepdims=keepdims), dtype=f32, order="C")
 
 
 def transpose(x, perm):
-    return np.ascontiguousarray(np.transpose(_a(x), perm))
+    return np.asarray(order="C", a=np.transpose(_a(x), perm))
 
 
 def broadcast_to(x, shape):
-    return np.ascontiguousarray(np.broadcast_to(_a(x), tuple(shape)))
+    return np.asarray(order="C", a=np.broadcast_to(_a(x), tuple(shape)))
 
 
 def slice(x, starts, stops, steps):
     key = tuple(builtins_slice(a, None if (b < 0 and c < 0) else b, c) for a, b, c in zip(starts, stops, steps))
-    return np.ascontiguousarray(_a(x)[key])
+    return np.asarray(order="C", a=_a(x)[key])
 
 
 import builtins  # noqa: E402
@@ -74,11 +74,11 @@ def slice_backward(dy, in_shape, starts, steps):
 
 
 def concatenate(arrays, axis):
-    return np.ascontiguousarray(np.concatenate([_a(a) for a in arrays], axis=axis))
+    return np.asarray(order="C", a=np.concatenate([_a(a) for a in arrays], axis=axis))
 
 
 def take(x, indices, axis):
-    return np.ascontiguousarray(np.take(_a(x), np.asarray(indices).astype(np.int64), axis=axis))
+    return np.asarray(order="C", a=np.take(_a(x), np.asarray(indices).astype(np.int64), axis=axis))
 
 
 def take_backward(dy, indices, axis, dim):
@@ -99,7 +99,7 @@ def batch_matmul(a, b, transpose_a=False, transpose_b=False):
         a = np.swapaxes(a, -1, -2)
     if transpose_b:
         b = np.swapaxes(b, -1, -2)
-    return np.ascontiguousarray(np.matmul(a, b), dtype=f32)
+    return np.asarray(np.matmul(a, b), dtype=f32, order="C")
 
 
 def full(shape, value, device="cpu"):

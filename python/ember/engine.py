@@ -28,7 +28,7 @@ _tapes = []  # the tapes recording now, innermost last
 def _float32(value):
     if cuda.is_device_array(value):
         return value
-    return np.ascontiguousarray(value, dtype=np.float32)
+    return np.asarray(value, dtype=np.float32, order="C")
 
 
 class Node:
@@ -142,7 +142,7 @@ class Variable(Tensor):
             value = value.value
         if cuda.is_device_array(value):
             value = np.asarray(value)
-        value = np.ascontiguousarray(value, dtype=np.float32)
+        value = np.asarray(value, dtype=np.float32, order="C")
         if value.shape != self.shape:
             raise ValueError(f"Cannot assign to variable '{self.name}': expected shape "
                              f"{self.shape}. Received: {value.shape}")
@@ -190,8 +190,8 @@ def convert_to_tensor(x, dtype=None):
         if arr.dtype.kind in "iu" and arr.dtype.itemsize == 8:
             dtype = "int64"
     if dtype == "float32":
-        return Tensor(np.ascontiguousarray(arr, dtype=np.float32))
-    return Tensor(np.ascontiguousarray(arr, dtype=np.float32), dtype=dtype)
+        return Tensor(np.asarray(arr, dtype=np.float32, order="C"))
+    return Tensor(np.asarray(arr, dtype=np.float32, order="C"), dtype=dtype)
 
 
 _DTYPES = {"float32": "float32", "float64": "float32", "float16": "float32", "bfloat16": "float32",
@@ -295,7 +295,11 @@ class GradientTape:
         targets = _flatten(target)
         seeds = None if output_gradients is None else _flatten(output_gradients)
         grads = gradients(targets, flat_sources, seeds)
-        out = [None if g is None else Tensor(g) for g in grads]
+        # As TensorFlow: only what this tape watched (trainable variables,
+        # watch()ed tensors and what was computed from them) has a gradient.
+        out = [None if g is None or not (s._node is not None or id(s) in self._watched or
+                                         (self._auto and isinstance(s, Variable) and s.trainable))
+               else Tensor(g) for g, s in zip(grads, flat_sources)]
         return _pack_like(sources, out)
 
 

@@ -220,8 +220,7 @@ absolute = abs
 sign = _unary("sign")
 square = _unary("square", lambda dy, x, y: _mul(dy, K.binary(x, 2.0, "multiply")))
 sqrt = _unary("sqrt", lambda dy, x, y: K.binary(dy, K.binary(y, 2.0, "multiply"), "divide"))
-rsqrt = _unary("rsqrt", lambda dy, x, y: _mul(dy, _mul(K.binary(y, -0.5, "multiply"),
-                                                        K.binary(y, x, "divide"))))
+rsqrt = _unary("rsqrt", lambda dy, x, y: _mul(dy, K.binary(K.binary(y, -0.5, "multiply"), x, "divide")))
 reciprocal = _unary("reciprocal", lambda dy, x, y: K.unary(_mul(dy, _mul(y, y)), "negative"))
 exp = _unary("exp", lambda dy, x, y: _mul(dy, y))
 expm1 = _unary("expm1", lambda dy, x, y: _mul(dy, K.binary(y, 1.0, "add")))

@@ -148,8 +148,7 @@ def _call_signature(cls):
     sig = cls.__dict__.get("_ember_call_sig")
     if sig is None:
         params = inspect.signature(cls.call).parameters
-        sig = ("training" in params or any(p.kind == p.VAR_KEYWORD for p in params.values()),
-               "mask" in params)
+        sig = ("training" in params, "mask" in params)
         cls._ember_call_sig = sig
     return sig
 

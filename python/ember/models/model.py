@@ -134,8 +134,8 @@ class Model(Layer):
     def build(self, input_shape=None):
         """Builds a subclassed model by calling it on zeros of input_shape
         (unknown dimensions taken as 1)."""
+        self.built = True
         if self._graph is not None or input_shape is None:
-            self.built = True
             return
         shapes = input_shape
         def zeros(shape):
@@ -146,7 +146,6 @@ class Model(Layer):
             x = zeros(tuple(shapes))
         out = Layer.__call__(self, x, training=False)
         self._output_shape = (None,) + tuple(flatten(out)[0].shape[1:])
-        self.built = True
 
     # ------------------------------------------------------------ calls
     def call(self, inputs, training=None, mask=None):
@@ -162,11 +161,11 @@ class Model(Layer):
         return Layer.__call__(self, *args, **kwargs)
 
     def _maybe_build(self, args):
-        if self.built:
-            return
-        Layer._maybe_build(self, args)
-        if args and not any(isinstance(t, KerasTensor) for t in flatten(args[0])):
-            self._output_shape = None
+        # A subclassed model builds its layers as its call first runs them.
+        if not self.built:
+            self.built = True
+            if args and not any(isinstance(t, KerasTensor) for t in flatten(args[0])):
+                self._output_shape = None
 
     def compute_output_shape(self, input_shape):
         if self._graph is None:
