@@ -177,6 +177,7 @@ class Layer:
         self.built = False
         self._inbound_nodes = []
         self._build_shape = None
+        self._losses = []
         if batch_input_shape is not None:
             input_shape = tuple(batch_input_shape)[1:]
         if input_dim is not None and input_shape is None:
@@ -315,6 +316,41 @@ class Layer:
         for w in self.weights:
             w.to(device)
 
+    # ----- losses added during call (regularisation and the like)
+    def add_loss(self, loss):
+        """Adds a scalar tensor to the model's loss; collected afresh at each
+        outermost call, as Keras does."""
+        self._losses.append(loss)
+
+    @property
+    def losses(self):
+        out = list(self._losses)
+        for layer in self._sublayers_for_weights():
+            out.extend(layer.losses)
+        return out
+
+    def _clear_losses(self):
+        self._losses = []
+        for layer in self._sublayers_for_weights():
+            layer._clear_losses()
+
+    # ----- the tensors of a layer called once on symbolic tensors
+    def _single_node(self, what):
+        """As Keras: the tensors of the layer's first call."""
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called on symbolic tensors, "
+                                 f"so it has no `{what}`.")
+        return self._inbound_nodes[0]
+
+    @property
+    def output(self):
+        return self._single_node("output").outputs
+
+    @property
+    def input(self):
+        node = self._single_node("input")
+        return node.inputs[0] if len(node.inputs) == 1 else node.inputs
+
     # ----- shapes
     def build(self, input_shape):
         self.built = True
@@ -352,6 +388,8 @@ class Layer:
             kwargs["training"] = training
         else:
             kwargs.pop("training", None)
+        if len(_training_context) == 1:
+            self._clear_losses()
         _training_context.append(bool(training))
         try:
             return self.call(*args, **kwargs)
@@ -466,7 +504,6 @@ class InputLayer(Layer):
         self.built = True
         tensor = KerasTensor(self.shape, self.input_dtype, name=self.name, history=(self, 0, 0))
         self._inbound_nodes.append(Node(self, (), {}, tensor))
-        self.output = tensor
 
     def call(self, inputs):
         return inputs

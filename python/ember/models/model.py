@@ -325,10 +325,23 @@ class Model(Layer):
 
     # ------------------------------------------------------------ steps
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """compile()'s loss(es) of (y, y_pred), weighted, plus the losses the
+        layers added during the forward pass (``add_loss``)."""
+        total = self._compiled_loss(y, y_pred)
+        extra = self.losses
+        if extra:
+            from .. import ops
+            for value in extra:
+                total = value if total is None else ops.add(total, value)
+        if total is None:
+            raise ValueError("compile() was called without a `loss`, and no layer added one: pass one, "
+                             "or override compute_loss / train_step.")
+        return total
+
+    def _compiled_loss(self, y, y_pred):
         fns = self._loss_fns
         if fns is None:
-            raise ValueError("compile() was called without a `loss`: pass one, or override "
-                             "compute_loss / train_step.")
+            return None
         if isinstance(fns, losses_module.Loss) or callable(fns) and not isinstance(fns, (list, dict)):
             return _apply_loss(fns, y, y_pred)
         preds = y_pred if isinstance(fns, dict) else flatten(y_pred)
