@@ -447,5 +447,6 @@ def test_compile_with_device_and_on_batch_methods():
     loss = model.train_on_batch(x, y)
     assert np.isfinite(loss)
     assert isinstance(model.predict_on_batch(x), np.ndarray)
-    assert isinstance(model(x), ember.cuda.DeviceArray)
+    out = model(x)
+    assert out.device == "cuda" and isinstance(out.value, ember.cuda.DeviceArray)
     assert np.isfinite(model.test_on_batch(x, y))
