@@ -1,6 +1,7 @@
 // pybind11 glue for the layer kernels: argument checks, NumPy <-> Tensor
 // views (bindings_common.h), GIL release. No arithmetic lives here; every
-// number is computed in the kernel files.
+// number is computed in the kernel files. The tensor operations' bindings
+// are in bindings_tensor.cpp, registered from the module below.
 
 #include <cmath>
 #include <cstring>
@@ -783,6 +784,8 @@ PYBIND11_MODULE(_core, m) {
           "momentum_buffer"_a = py::none(), "average_gradient"_a = py::none(),
           "learning_rate"_a = 0.001, "rho"_a = 0.9, "momentum"_a = 0.0, "epsilon"_a = 1e-7,
           "centered"_a = false);
+
+    register_tensor_ops(m);
 
 #ifdef EMBER_CUDA
     m.attr("cuda_built") = true;

@@ -271,5 +271,8 @@ inline DeviceArray to_device_array(const In& host) {
 }
 #endif
 
+// The tensor operations' bindings (bindings_tensor.cpp), added to the module.
+void register_tensor_ops(py::module_& m);
+
 }  // namespace bind
 }  // namespace ember
