@@ -7,9 +7,11 @@
 
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "activation.h"
 #include "pool.h"
+#include "tensor_ops.h"
 
 #ifdef __CUDACC__
 #define EMBER_HD __host__ __device__ inline
@@ -291,5 +293,160 @@ EMBER_HD PoolWindow pool_window(const PoolShape& s, int64_t oh, int64_t ow) {
 // Max pooling's selection: the first maximum wins, and a NaN once taken
 // stays (branch-free, so the CPU's loop vectorizes).
 EMBER_HD bool max_takes(float v, float best) { return !(v <= best) & (best == best); }
+
+// ---------------------------------------------------------------- tensor ops
+
+// NumPy's float floor division and remainder (the remainder takes the
+// divisor's sign): one fmod, then the quotient fixed up as npy_divmod does.
+EMBER_HD float floor_divide_f(float a, float b) {
+    float mod = fmodf(a, b);
+    if (b == 0.0f) return a / b;
+    float div = (a - mod) / b;
+    if (mod != 0.0f && ((b < 0.0f) != (mod < 0.0f))) div -= 1.0f;
+    if (div == 0.0f) return copysignf(0.0f, a / b);
+    float fl = floorf(div);
+    if (div - fl > 0.5f) fl += 1.0f;
+    return fl;
+}
+
+EMBER_HD float mod_f(float a, float b) {
+    float mod = fmodf(a, b);
+    if (b == 0.0f) return mod;  // NaN
+    if (mod != 0.0f) {
+        if ((b < 0.0f) != (mod < 0.0f)) mod += b;
+    } else {
+        mod = copysignf(0.0f, b);
+    }
+    return mod;
+}
+
+template <UnaryOp OP>
+EMBER_HD float unary_op(float x) {
+    switch (OP) {
+        case UnaryOp::Negative: return -x;
+        case UnaryOp::Abs: return fabsf(x);
+        case UnaryOp::Sign: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x);  // keeps 0 and NaN
+        case UnaryOp::Square: return x * x;
+        case UnaryOp::Sqrt: return sqrtf(x);
+        case UnaryOp::Rsqrt: return 1.0f / sqrtf(x);
+        case UnaryOp::Reciprocal: return 1.0f / x;
+        case UnaryOp::Exp: return expf(x);
+        case UnaryOp::Expm1: return expm1f(x);
+        case UnaryOp::Log: return logf(x);
+        case UnaryOp::Log1p: return log1pf(x);
+        case UnaryOp::Sin: return sinf(x);
+        case UnaryOp::Cos: return cosf(x);
+        case UnaryOp::Tan: return tanf(x);
+        case UnaryOp::Floor: return floorf(x);
+        case UnaryOp::Ceil: return ceilf(x);
+        case UnaryOp::Round: return rintf(x);  // the default rounding: half to even
+        case UnaryOp::LogicalNot: return x == 0.0f ? 1.0f : 0.0f;
+        case UnaryOp::Softplus: return log1pf(expf(-fabsf(x))) + (x > 0.0f ? x : 0.0f);
+        case UnaryOp::IsNan: return x != x ? 1.0f : 0.0f;
+        case UnaryOp::IsInf: return fabsf(x) == INFINITY ? 1.0f : 0.0f;
+        case UnaryOp::IsFinite: return fabsf(x) < INFINITY ? 1.0f : 0.0f;
+    }
+    return x;
+}
+
+template <BinaryOp OP>
+EMBER_HD float binary_op(float a, float b) {
+    switch (OP) {
+        case BinaryOp::Add: return a + b;
+        case BinaryOp::Subtract: return a - b;
+        case BinaryOp::Multiply: return a * b;
+        case BinaryOp::Divide: return a / b;
+        case BinaryOp::Power: return powf(a, b);
+        case BinaryOp::Maximum: return (a > b || a != a) ? a : b;  // NaN wins, as in NumPy
+        case BinaryOp::Minimum: return (a < b || a != a) ? a : b;
+        case BinaryOp::Equal: return a == b ? 1.0f : 0.0f;
+        case BinaryOp::NotEqual: return a != b ? 1.0f : 0.0f;
+        case BinaryOp::Greater: return a > b ? 1.0f : 0.0f;
+        case BinaryOp::GreaterEqual: return a >= b ? 1.0f : 0.0f;
+        case BinaryOp::Less: return a < b ? 1.0f : 0.0f;
+        case BinaryOp::LessEqual: return a <= b ? 1.0f : 0.0f;
+        case BinaryOp::LogicalAnd: return (a != 0.0f && b != 0.0f) ? 1.0f : 0.0f;
+        case BinaryOp::LogicalOr: return (a != 0.0f || b != 0.0f) ? 1.0f : 0.0f;
+        case BinaryOp::FloorDivide: return floor_divide_f(a, b);
+        case BinaryOp::Mod: return mod_f(a, b);
+        case BinaryOp::Arctan2: return atan2f(a, b);
+    }
+    return a;
+}
+
+// Reductions fold in double from the op's identity (see ember::reduce).
+template <ReduceOp OP>
+EMBER_HD double reduce_identity() {
+    switch (OP) {
+        case ReduceOp::Sum: case ReduceOp::Mean: return 0.0;
+        case ReduceOp::Prod: return 1.0;
+        case ReduceOp::Max: return -INFINITY;
+        case ReduceOp::Min: return INFINITY;
+    }
+    return 0.0;
+}
+
+template <ReduceOp OP>
+EMBER_HD double reduce_fold(double acc, double v) {
+    switch (OP) {
+        case ReduceOp::Sum: case ReduceOp::Mean: return acc + v;
+        case ReduceOp::Prod: return acc * v;
+        case ReduceOp::Max: return (v > acc || v != v) ? v : acc;  // a NaN, once in, stays
+        case ReduceOp::Min: return (v < acc || v != v) ? v : acc;
+    }
+    return acc;
+}
+
+template <ReduceOp OP>
+EMBER_HD float reduce_finish(double acc, int64_t R) {
+    return OP == ReduceOp::Mean ? (float)(acc / (double)R) : (float)acc;
+}
+
+// The first r < R at which p[r * stride] is the max (is_max) or the min: a
+// NaN counts as the extreme, as in NumPy. R > 0.
+EMBER_HD int64_t arg_extreme(const float* p, int64_t R, int64_t stride, bool is_max) {
+    float best = p[0];
+    int64_t arg = 0;
+    for (int64_t r = 1; r < R && best == best; ++r) {
+        const float v = p[r * stride];
+        if (v != v || (is_max ? v > best : v < best)) {
+            best = v;
+            arg = r;
+        }
+    }
+    return arg;
+}
+
+// Operand k's offset of element i of the index space s.
+EMBER_HD int64_t strided_offset(const Strided& s, int k, int64_t i) {
+    int64_t off = 0;
+    for (int d = s.rank - 1; d >= 0; --d) {
+        const int64_t n = s.size[d];
+        off += (i % n) * s.stride[k][d];
+        i /= n;
+    }
+    return off;
+}
+
+// Calls f(std::integral_constant<E, E(op)>()): the one switch from a
+// run-time op to a compile-time one (as with_activation), over the values
+// 0 .. N-1 of an enum that counts from 0 (those of tensor_ops.h). Host code.
+template <class E, int... I, class F>
+inline void with_enum(E op, std::integer_sequence<int, I...>, F f) {
+    (void)(((int)op == I ? (f(std::integral_constant<E, (E)I>()), true) : false) || ...);
+}
+
+template <class F>
+inline void with_unary(UnaryOp op, F f) {
+    with_enum(op, std::make_integer_sequence<int, (int)UnaryOp::IsFinite + 1>(), f);
+}
+template <class F>
+inline void with_binary(BinaryOp op, F f) {
+    with_enum(op, std::make_integer_sequence<int, (int)BinaryOp::Arctan2 + 1>(), f);
+}
+template <class F>
+inline void with_reduce(ReduceOp op, F f) {
+    with_enum(op, std::make_integer_sequence<int, (int)ReduceOp::Prod + 1>(), f);
+}
 
 }  // namespace ember

@@ -22,6 +22,7 @@
 #include "../loss.h"
 #include "../optim.h"
 #include "../pool.h"
+#include "../tensor_ops.h"
 
 namespace ember {
 namespace cuda {
@@ -110,6 +111,19 @@ EMBER_AS_ON_CPU(batchnorm_backward);
 EMBER_AS_ON_CPU(sgd_update);
 EMBER_AS_ON_CPU(adam_update);
 EMBER_AS_ON_CPU(rmsprop_update);
+// Tensor operations (tensor_ops.h); take's and take_backward's indices are
+// host memory, copied over; batch_matmul runs cuda::gemm per batch entry.
+EMBER_AS_ON_CPU(unary);
+EMBER_AS_ON_CPU(binary);
+EMBER_AS_ON_CPU(where);
+EMBER_AS_ON_CPU(reduce);
+EMBER_AS_ON_CPU(arg_reduce);
+EMBER_AS_ON_CPU(strided_copy);
+EMBER_AS_ON_CPU(strided_scatter);
+EMBER_AS_ON_CPU(take);
+EMBER_AS_ON_CPU(take_backward);
+EMBER_AS_ON_CPU(batch_matmul);
+EMBER_AS_ON_CPU(fill);
 #undef EMBER_AS_ON_CPU
 
 }  // namespace cuda

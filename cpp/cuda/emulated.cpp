@@ -2,3 +2,4 @@
 // (-DEMBER_CUDA_EMULATE=ON): for running the kernels' tests without a GPU.
 #include "runtime.cu"
 #include "kernels.cu"
+#include "tensor_ops.cu"

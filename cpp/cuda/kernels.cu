@@ -18,11 +18,6 @@ namespace {
 // Rows per block of a column sum; the CPU's kReduceBlock.
 constexpr int64_t kReduceRows = 256;
 
-// Grid-stride loop over [0, total).
-#define EMBER_GRID_LOOP(idx, total)                                                       \
-    for (int64_t idx = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; idx < (total); \
-         idx += (int64_t)gridDim.x * blockDim.x)
-
 // ------------------------------------------------------------------ SGEMM
 // 128x128 output tile per block, 8-deep K slices in shared memory, 8x8
 // outputs per thread held in registers (256 threads).
@@ -274,17 +269,6 @@ __global__ void sum_blocks_kernel(Out* out, const Acc* partial, int64_t nblocks,
         out[c] = (Out)acc;
     }
 }
-
-// Device scratch of n values of T, returned to the cache on destruction.
-template <class T>
-struct Scratch {
-    T* p;
-    size_t n;
-    explicit Scratch(size_t n_) : p(static_cast<T*>(device_alloc(n_ * sizeof(T)))), n(n_) {}
-    ~Scratch() { device_free(p, n * sizeof(T)); }
-    Scratch(const Scratch&) = delete;
-    Scratch& operator=(const Scratch&) = delete;
-};
 
 template <class Acc, class Out, class F>
 void column_sums(Out* out, F f, int64_t M, int64_t C) {

@@ -13,6 +13,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "cuda_ops.h"
+
 namespace ember {
 namespace cuda {
 
@@ -39,6 +41,23 @@ bool device_arg_ok(const T& v) {
     return true;
 }
 #endif
+
+// Grid-stride loop over [0, total).
+#define EMBER_GRID_LOOP(idx, total)                                                       \
+    for (int64_t idx = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; idx < (total); \
+         idx += (int64_t)gridDim.x * blockDim.x)
+
+// Device memory of n values of T (device_alloc, cuda_ops.h), returned to the
+// cache on destruction.
+template <class T>
+struct Scratch {
+    T* p;
+    size_t n;
+    explicit Scratch(size_t n_) : p(static_cast<T*>(device_alloc(n_ * sizeof(T)))), n(n_) {}
+    ~Scratch() { device_free(p, n * sizeof(T)); }
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+};
 
 // kernel<<<grid, block>>>(args...), then the launch's error check.
 template <class... P, class... A>
