@@ -15,10 +15,11 @@ Fusion is decided here, in one place, from the recorded graph
 """
 import numpy as np
 
-from . import _core, _small, cuda
+from . import _core, cuda
 
-# The small-op kernels (elementwise, reductions, shape ops).
-K = _core if hasattr(_core, "binary") else _small
+# The small-op kernels (elementwise, reductions, shape ops): C++ on the CPU,
+# CUDA on the GPU, chosen by the arguments' device.
+K = _core
 
 __all__ = ["Tensor", "Variable", "GradientTape", "convert_to_tensor", "is_tensor"]
 
