@@ -450,3 +450,52 @@ def test_compile_with_device_and_on_batch_methods():
     out = model(x)
     assert out.device == "cuda" and isinstance(out.value, ember.cuda.DeviceArray)
     assert np.isfinite(model.test_on_batch(x, y))
+
+
+class _Gate(layers.Layer):
+    """A custom layer of small ops, so the engine's generic kernels run on
+    the device too."""
+
+    def build(self, input_shape):
+        self.alpha = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="alpha")
+
+    def call(self, x):
+        return ember.ops.tanh(x * self.alpha) + ember.ops.square(x) * 0.1
+
+
+def _functional_with_small_ops():
+    ember.set_random_seed(0)
+    inputs = ember.Input(shape=(8, 8, 1))
+    h = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    r = layers.Conv2D(4, 3, padding="same")(h)
+    h = layers.add([h, _Gate()(r)])
+    h = layers.MaxPooling2D()(h)
+    h = layers.Flatten()(h)
+    h = layers.concatenate([h, layers.Dense(4)(h)])
+    h = layers.Lambda(lambda t: t[:, 1:] - ember.ops.mean(t, axis=-1, keepdims=True))(h)
+    out = layers.Dense(2, activation="softmax")(h)
+    return ember.Model(inputs, out)
+
+
+@gpu
+def test_a_functional_model_with_custom_layers_trains_on_the_device_as_on_the_cpu():
+    rng = np.random.default_rng(3)
+    x = rng.random((48, 8, 8, 1), dtype=np.float32)
+    y = ember.to_categorical((x[:, :4].mean((1, 2, 3)) > x[:, 4:].mean((1, 2, 3))).astype(int), 2)
+    results = {}
+    for device in ("cpu", "cuda"):
+        model = _functional_with_small_ops()
+        model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        model.to(device)
+        ember.set_random_seed(1)
+        hist = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        # And one hand-written GradientTape step.
+        with ember.GradientTape() as tape:
+            loss = ember.ops.mean(ember.ops.square(model(x[:8], training=True) - y[:8]))
+        grads = tape.gradient(loss, model.trainable_weights)
+        assert all(g.device == device for g in grads)
+        model.optimizer.apply_gradients(zip(grads, model.trainable_weights))
+        results[device] = (hist.history["loss"], model.get_weights())
+    np.testing.assert_allclose(results["cuda"][0], results["cpu"][0], rtol=1e-4)
+    for a, b in zip(results["cuda"][1], results["cpu"][1]):
+        assert_close(a, b, rtol=1e-4, atol=1e-5)

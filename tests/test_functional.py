@@ -306,3 +306,48 @@ def test_graph_errors_name_the_problem():
         dense(b)
     with pytest.raises(ValueError, match="no value"):
         np.asarray(a.numpy())
+
+
+def test_sample_weight_and_class_weight_follow_keras_reduction():
+    """sum(per-sample loss * weight) / batch size; zero-weight samples have no
+    influence on the weights."""
+    x, y = blobs(64)
+    w = np.full(64, 2.0, np.float32)
+    w[::2] = 0.0
+    loss = ember.losses.CategoricalCrossentropy()
+    pred = np.full((64, 3), 1 / 3, np.float32)
+    value = float(loss(y, pred, sample_weight=w))
+    assert value == pytest.approx(np.log(3) * 2 * 32 / 64, rel=1e-5)
+    ember.set_random_seed(2)
+    a = _functional()
+    ember.set_random_seed(2)
+    b = _functional()
+    b.set_weights(a.get_weights())
+    for m in (a, b):
+        m.compile(optimizer=ember.optimizers.SGD(0.1), loss="categorical_crossentropy")
+    y_noise = y.copy()
+    y_noise[::2] = y_noise[::2, ::-1]                  # corrupt the zero-weight half
+    a.fit(x, y_noise, sample_weight=w, batch_size=64, epochs=1, shuffle=False, verbose=0)
+    b.fit(x[1::2], y[1::2], batch_size=32, epochs=1, shuffle=False, verbose=0)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):  # same gradient: sum(2 * l) / 64 == mean over 32
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+    c = _functional()
+    c.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    hist = c.fit(x, y, class_weight={0: 1.0, 1: 2.0, 2: 0.5}, epochs=2, verbose=0)
+    assert np.isfinite(hist.history["loss"]).all()
+
+
+def test_regularizers_add_to_the_loss_and_the_gradient():
+    d = layers.Dense(2, kernel_regularizer=ember.regularizers.L2(0.5), use_bias=False)
+    x = np.zeros((4, 3), np.float32)
+    d(x)
+    k = d.kernel.numpy()
+    assert len(d.losses) == 1
+    assert float(d.losses[0]) == pytest.approx(0.5 * np.sum(k.astype(np.float64) ** 2), rel=1e-5)
+    inputs = ember.Input(shape=(3,))
+    model = ember.Model(inputs, d(inputs))
+    with ember.GradientTape() as tape:
+        out = model(x)
+        loss = ops.sum(out) + sum(model.losses)
+    (g,) = tape.gradient(loss, model.trainable_weights)
+    np.testing.assert_allclose(g.numpy(), k, rtol=1e-6)   # d/dk 0.5*|k|^2 = k (x is zero)

@@ -20,11 +20,25 @@ class Loss:
             self.name = name
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        if sample_weight is not None:
-            raise ValueError("sample_weight is not supported by ember's losses yet.")
-        return self.call(y_true, y_pred)
+        """The mean loss over the batch; with ``sample_weight`` (one weight
+        per sample) ``sum(per_sample_loss * sample_weight) / batch_size``, as
+        Keras's 'sum_over_batch_size' reduction."""
+        if sample_weight is None:
+            return self.call(y_true, y_pred)
+        losses = self.per_sample(y_true, ops.convert_to_tensor(y_pred))
+        w = ops.convert_to_tensor(np.asarray(sample_weight, np.float32).reshape(
+            (-1,) + (1,) * (losses.ndim - 1)))
+        if w.shape[0] != losses.shape[0]:
+            raise ValueError(f"`sample_weight` needs one weight per sample ({losses.shape[0]}). "
+                             f"Received: shape {tuple(np.shape(sample_weight))}")
+        return ops.divide(ops.sum(ops.multiply(losses, w)), float(max(int(np.prod(losses.shape)), 1)))
 
     def call(self, y_true, y_pred):
+        """The mean over the batch (the engine's fused kernels)."""
+        return ops.mean(self.per_sample(y_true, ops.convert_to_tensor(y_pred)))
+
+    def per_sample(self, y_true, y_pred):
+        """One loss per sample, written with ember.ops."""
         raise NotImplementedError
 
     def check_shapes(self, y_true_shape, y_pred_shape):
@@ -44,6 +58,9 @@ class CategoricalCrossentropy(Loss):
     def call(self, y_true, y_pred):
         return ops.categorical_crossentropy(y_true, y_pred, self.from_logits)
 
+    def per_sample(self, y_true, y_pred):
+        return _cce_per_sample(y_true, y_pred, self.from_logits)
+
 
 class SparseCategoricalCrossentropy(Loss):
     name = "sparse_categorical_crossentropy"
@@ -51,6 +68,10 @@ class SparseCategoricalCrossentropy(Loss):
 
     def call(self, y_true, y_pred):
         return ops.sparse_categorical_crossentropy(y_true, y_pred, self.from_logits)
+
+    def per_sample(self, y_true, y_pred):
+        labels = ops.convert_to_numpy(y_true).reshape(-1)
+        return _cce_per_sample(ops.one_hot(labels, y_pred.shape[-1]), y_pred, self.from_logits)
 
     def check_shapes(self, y_true_shape, y_pred_shape):
         n_true = int(np.prod(y_true_shape[1:])) if len(y_true_shape) > 1 else 1
@@ -66,6 +87,15 @@ class BinaryCrossentropy(Loss):
     def call(self, y_true, y_pred):
         return ops.binary_crossentropy(y_true, y_pred, self.from_logits)
 
+    def per_sample(self, y_true, y_pred):
+        y = ops.convert_to_tensor(y_true, "float32")
+        if self.from_logits:
+            elem = ops.relu(y_pred) - y_pred * y + ops.log1p(ops.exp(-ops.abs(y_pred)))
+        else:
+            p = ops.clip(y_pred, _EPSILON, 1 - _EPSILON)
+            elem = -(y * ops.log(p) + (1.0 - y) * ops.log(1.0 - p))
+        return ops.mean(elem, axis=-1)
+
 
 class MeanSquaredError(Loss):
     name = "mean_squared_error"
@@ -76,8 +106,22 @@ class MeanSquaredError(Loss):
     def call(self, y_true, y_pred):
         return ops.mean_squared_error_fused(y_true, y_pred)
 
+    def per_sample(self, y_true, y_pred):
+        return ops.mean(ops.square(y_pred - ops.convert_to_tensor(y_true, "float32")), axis=-1)
+
     def get_config(self):
         return {"name": self.name}
+
+
+_EPSILON = 1e-7
+
+
+def _cce_per_sample(y_true, y_pred, from_logits):
+    y = ops.convert_to_tensor(y_true, "float32")
+    if from_logits:
+        return -ops.sum(y * ops.log_softmax(y_pred), axis=-1)
+    p = y_pred / ops.sum(y_pred, axis=-1, keepdims=True)
+    return -ops.sum(y * ops.log(ops.clip(p, _EPSILON, 1 - _EPSILON)), axis=-1)
 
 
 _BY_NAME = {
@@ -96,8 +140,8 @@ class MeanAbsoluteError(Loss):
     def __init__(self, name=None):
         super().__init__(False, name)
 
-    def call(self, y_true, y_pred):
-        return ops.mean(ops.abs(ops.subtract(y_pred, y_true)))
+    def per_sample(self, y_true, y_pred):
+        return ops.mean(ops.abs(y_pred - ops.convert_to_tensor(y_true, "float32")), axis=-1)
 
     def get_config(self):
         return {"name": self.name}
@@ -110,13 +154,27 @@ class LossFunctionWrapper(Loss):
         super().__init__(False, name or getattr(fn, "__name__", "loss"))
         self.fn = fn
 
-    def call(self, y_true, y_pred):
+    def per_sample(self, y_true, y_pred):
         out = self.fn(y_true, y_pred)
-        out = ops.convert_to_tensor(out) if not isinstance(out, ops.Tensor) else out
+        return ops.convert_to_tensor(out) if not isinstance(out, ops.Tensor) else out
+
+    def call(self, y_true, y_pred):
+        out = self.per_sample(y_true, y_pred)
         return ops.mean(out) if out.ndim else out
 
     def get_config(self):
         raise ValueError(f"The loss '{self.name}' is a Python function, which ember does not serialise.")
+
+
+_EPSILON = 1e-7
+
+
+def _cce_per_sample(y_true, y_pred, from_logits):
+    y = ops.convert_to_tensor(y_true, "float32")
+    if from_logits:
+        return -ops.sum(y * ops.log_softmax(y_pred), axis=-1)
+    p = y_pred / ops.sum(y_pred, axis=-1, keepdims=True)
+    return -ops.sum(y * ops.log(ops.clip(p, _EPSILON, 1 - _EPSILON)), axis=-1)
 
 
 _BY_NAME = {

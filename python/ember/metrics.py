@@ -20,9 +20,19 @@ class Metric:
         self.count = 0
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        hits = self.matches(_np(y_true), _np(y_pred))
-        self.total += float(np.sum(hits))
-        self.count += int(hits.size)
+        self._accumulate(self.matches(_np(y_true), _np(y_pred)), sample_weight)
+
+    def _accumulate(self, values, sample_weight):
+        """Adds per-sample values, weighted by ``sample_weight`` (one per sample)."""
+        values = np.asarray(values, np.float64)
+        if sample_weight is None:
+            self.total += float(np.sum(values))
+            self.count += int(values.size)
+            return
+        w = np.asarray(_np(sample_weight), np.float64).reshape((-1,) + (1,) * max(values.ndim - 1, 0))
+        w = np.broadcast_to(w, values.shape)
+        self.total += float(np.sum(values * w))
+        self.count += float(np.sum(w))
 
     def result(self):
         return self.total / self.count if self.count else 0.0
@@ -39,9 +49,12 @@ class Mean(Metric):
 
     def update_state(self, values, sample_weight=None):
         v = _np(values).astype(np.float64)
-        w = 1.0 if sample_weight is None else float(sample_weight)
-        self.total += float(np.sum(v)) * w
-        self.count += v.size * w
+        if sample_weight is not None and np.ndim(sample_weight) == 0:
+            w = float(sample_weight)  # one weight for every value (a batch's size)
+            self.total += float(np.sum(v)) * w
+            self.count += v.size * w
+        else:
+            self._accumulate(v, sample_weight)
 
     def __call__(self, values):
         self.update_state(values)
@@ -50,9 +63,9 @@ class Mean(Metric):
 
 class _MeanOfError(Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
-        err = self.error(_np(y_pred).astype(np.float64) - _np(y_true).astype(np.float64).reshape(_np(y_pred).shape))
-        self.total += float(np.sum(err))
-        self.count += int(err.size)
+        p = _np(y_pred).astype(np.float64)
+        err = self.error(p - _np(y_true).astype(np.float64).reshape(p.shape))
+        self._accumulate(err.reshape(err.shape[0], -1).mean(axis=1) if err.ndim > 1 else err, sample_weight)
 
     def __call__(self, y_true, y_pred):
         err = self.error(_np(y_pred).astype(np.float64) - _np(y_true).astype(np.float64).reshape(_np(y_pred).shape))

@@ -51,8 +51,9 @@ class Optimizer:
                 raise ValueError(f"Gradient for '{var.path}' has shape {tuple(grad.shape)}; expected {var.shape}")
             self._update(var.value, grad, self._slots_for(var))
 
-    def apply(self, grads, variables):
-        self.apply_gradients(zip(grads, variables))
+    def apply(self, grads, trainable_variables=None):
+        """Keras 3's form: ``apply(grads, variables)``."""
+        self.apply_gradients(zip(grads, trainable_variables))
 
     def get_state(self, variables):
         """Host copies of each variable's slot arrays, in order, for saving."""

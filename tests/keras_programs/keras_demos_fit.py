@@ -31,6 +31,8 @@ from ember import ops
 from ember import optimizers
 from ember.utils import to_categorical
 
+keras.utils.set_random_seed(0)  # added for the test: a fixed initialisation
+
 rng = np.random.default_rng(0)
 
 # ---------------- part 1: demo_functional.py ----------------

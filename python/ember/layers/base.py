@@ -178,6 +178,7 @@ class Layer:
         self._inbound_nodes = []
         self._build_shape = None
         self._losses = []
+        self._regularized = []  # (weight, regularizer): their losses are computed afresh
         if batch_input_shape is not None:
             input_shape = tuple(batch_input_shape)[1:]
         if input_dim is not None and input_shape is None:
@@ -234,6 +235,9 @@ class Layer:
                        trainable=trainable)
         var.path = f"{self.name}/{name}"
         self._weights.append(var)
+        if regularizer is not None:
+            from .. import regularizers
+            self._regularized.append((var, regularizers.get(regularizer)))
         return var
 
     @property
@@ -324,7 +328,9 @@ class Layer:
 
     @property
     def losses(self):
-        out = list(self._losses)
+        """Losses added in the last call, then the weights' regularization
+        losses (computed now, so that a recording tape sees them)."""
+        out = list(self._losses) + [reg(var) for var, reg in self._regularized]
         for layer in self._sublayers_for_weights():
             out.extend(layer.losses)
         return out

@@ -36,8 +36,11 @@ class Conv2D(_ActivationMixin, Layer):
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
         if isinstance(filters, bool) or not isinstance(filters, int) or filters <= 0:
             raise ValueError(f"Argument `filters` must be a positive int. Received: {filters!r}")
         _check_data_format(data_format)
@@ -58,9 +61,10 @@ class Conv2D(_ActivationMixin, Layer):
         _check_image(self, input_shape)
         _check_fits(self, input_shape, self.kernel_size)
         shape = self.kernel_size + (input_shape[-1], self.filters)
-        self.kernel = self.add_weight(shape=shape, initializer=self.kernel_initializer, name="kernel")
+        self.kernel = self.add_weight(shape=shape, initializer=self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer)
         self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
-                                    name="bias") if self.use_bias else None
+                                    name="bias", regularizer=self.bias_regularizer) if self.use_bias else None
         self.built = True
 
     def compute_output_shape(self, input_shape):

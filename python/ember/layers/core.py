@@ -33,14 +33,17 @@ class Dense(_ActivationMixin, Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
+        self.bias_regularizer = bias_regularizer
 
     def build(self, input_shape):
         if len(input_shape) < 2 or input_shape[-1] is None:
             raise ValueError(f"Dense expects input of shape (batch, ..., features). Received: {tuple(input_shape)}")
         self.kernel = self.add_weight(shape=(input_shape[-1], self.units),
-                                      initializer=self.kernel_initializer, name="kernel")
+                                      initializer=self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer)
         self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer,
-                                    name="bias") if self.use_bias else None
+                                    name="bias", regularizer=self.bias_regularizer) if self.use_bias else None
         self.built = True
 
     def compute_output_shape(self, input_shape):

@@ -71,6 +71,8 @@ class Graph:
         """Evaluates the graph: ``inputs`` in the structure of the model's
         inputs (or a flat list); ``call_layer(layer, args, kwargs)`` calls one
         layer."""
+        if isinstance(inputs, dict) and not isinstance(self.inputs_struct, dict):
+            inputs = [inputs[t.name] for t in self.inputs]
         flat = flatten(inputs) if isinstance(inputs, (list, tuple, dict)) else [inputs]
         if len(flat) != len(self.inputs):
             raise ValueError(f"The model expects {len(self.inputs)} input(s) "

@@ -327,7 +327,7 @@ class Model(Layer):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """compile()'s loss(es) of (y, y_pred), weighted, plus the losses the
         layers added during the forward pass (``add_loss``)."""
-        total = self._compiled_loss(y, y_pred)
+        total = self._compiled_loss(y, y_pred, sample_weight)
         extra = self.losses
         if extra:
             from .. import ops
@@ -338,12 +338,12 @@ class Model(Layer):
                              "or override compute_loss / train_step.")
         return total
 
-    def _compiled_loss(self, y, y_pred):
+    def _compiled_loss(self, y, y_pred, sample_weight=None):
         fns = self._loss_fns
         if fns is None:
             return None
         if isinstance(fns, losses_module.Loss) or callable(fns) and not isinstance(fns, (list, dict)):
-            return _apply_loss(fns, y, y_pred)
+            return _apply_loss(fns, y, y_pred, sample_weight)
         preds = y_pred if isinstance(fns, dict) else flatten(y_pred)
         if isinstance(fns, dict):
             names = [t.name for t in self._graph.outputs] if self._graph is not None else list(fns)
@@ -360,7 +360,7 @@ class Model(Layer):
         total = None
         from .. import ops
         for fn, t, p, key in pairs:
-            value = _apply_loss(fn, t, p)
+            value = _apply_loss(fn, t, p, sample_weight)
             if weights is not None:
                 w = weights[key] if isinstance(weights, dict) else weights[key if isinstance(key, int) else 0]
                 value = ops.multiply(value, float(w))
@@ -373,7 +373,7 @@ class Model(Layer):
             yt = _to_array(flatten(y)[0])
             yp = _to_array(flatten(y_pred)[0])
             for m in ms:
-                m.update_state(yt, yp)
+                m.update_state(yt, yp, sample_weight=sample_weight)
         return self.get_metrics_result()
 
     def get_metrics_result(self):
@@ -413,6 +413,13 @@ class Model(Layer):
                 raise TypeError(f"`{what}` must be a numeric array. Received: dtype {arr.dtype}")
             return np.ascontiguousarray(arr, dtype=np.float32)
         x = map_structure(one, x)
+        if isinstance(x, dict) and self._graph is not None and not isinstance(self._graph.inputs_struct, dict):
+            missing = [t.name for t in self._graph.inputs if t.name not in x]
+            if missing:
+                raise ValueError(f"`{what}` is a dict; it lacks the model inputs {missing}. Received keys: {sorted(x)}")
+            x = [x[t.name] for t in self._graph.inputs]
+            if len(x) == 1:
+                x = x[0]
         flat = flatten(x)
         if self._graph is not None:
             if len(flat) != len(self._graph.inputs):
@@ -465,6 +472,8 @@ class Model(Layer):
             return np.ascontiguousarray(arr, dtype=np.float32)
 
         if isinstance(fns, list):
+            if isinstance(y, dict) and self._graph is not None:
+                y = [y[t.name] for t in self._graph.outputs]
             ys = flatten(y) if not isinstance(y, dict) else [y[k] for k in sorted(y)]
             if len(ys) != len(fns):
                 raise ValueError(f"The model has {len(fns)} outputs. Received: {len(ys)} targets")
@@ -502,8 +511,6 @@ class Model(Layer):
             check_finite=False, steps_per_epoch=None, class_weight=None, sample_weight=None,
             validation_batch_size=None, validation_freq=1):
         self._require_compiled("fit")
-        if class_weight is not None or sample_weight is not None:
-            raise ValueError("class_weight and sample_weight are not supported by ember yet.")
         batch_size = self._check_batch_size(batch_size)
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"`epochs` must be a non-negative int. Received: {epochs!r}")
@@ -512,6 +519,7 @@ class Model(Layer):
         x = self._prepare_x(x)
         n = _n_samples(x)
         y = self._prepare_y(y, n)
+        sw = self._sample_weights(sample_weight, class_weight, y, n)
         if not 0 <= validation_split < 1:
             raise ValueError(f"`validation_split` must be in [0, 1). Received: {validation_split}")
         if validation_data is not None:
@@ -526,6 +534,7 @@ class Model(Layer):
             vy = map_structure(lambda a: a[split:], y)
             x = map_structure(lambda a: a[:split], x)
             y = map_structure(lambda a: a[:split], y)
+            sw = None if sw is None else sw[:split]
             n = split
         else:
             vx = vy = None
@@ -545,6 +554,7 @@ class Model(Layer):
         xb = map_structure(lambda a: cuda.host_buffer((m,) + a.shape[1:], self._device) if a.dtype == np.float32
                            else np.empty((m,) + a.shape[1:], a.dtype), x)
         yb = map_structure(lambda a: np.empty((m,) + a.shape[1:], a.dtype), y)
+        wb = None if sw is None else np.empty((m,), np.float32)
         self.stop_training = False
         cblist.on_train_begin()
         logs = {}
@@ -559,11 +569,14 @@ class Model(Layer):
                     idx = order[lo:hi]
                     bx = _zip_take(x, xb, idx, hi - lo)
                     by = _zip_take(y, yb, idx, hi - lo)
+                    bw = _zip_take(sw, wb, idx, hi - lo)
                 else:
                     bx = map_structure(lambda a: a[lo:hi], x)
                     by = map_structure(lambda a: a[lo:hi], y)
+                    bw = None if sw is None else sw[lo:hi]
                 cblist.on_train_batch_begin(step)
-                logs = self.train_step((self._device_batch(bx), by))
+                data = (self._device_batch(bx), by) if bw is None else (self._device_batch(bx), by, bw)
+                logs = self.train_step(data)
                 logs = {k: float(v) for k, v in logs.items()}
                 loss = logs.get("loss", 0.0)
                 if not math.isfinite(loss):
@@ -587,11 +600,32 @@ class Model(Layer):
         self.history = history
         return history
 
+    def _sample_weights(self, sample_weight, class_weight, y, n):
+        """One float32 weight per sample, from ``sample_weight`` and/or
+        ``class_weight`` (a dict class -> weight, applied to the labels)."""
+        w = None
+        if sample_weight is not None:
+            w = np.asarray(_to_array(sample_weight), np.float32).reshape(-1)
+            if w.shape[0] != n:
+                raise ValueError(f"`sample_weight` needs one weight per sample ({n}). "
+                                 f"Received: shape {tuple(np.shape(sample_weight))}")
+        if class_weight is not None:
+            if not isinstance(class_weight, dict):
+                raise ValueError(f"`class_weight` must be a dict of class: weight. Received: {class_weight!r}")
+            labels = flatten(y)[0]
+            classes = labels.reshape(n) if labels.ndim == 1 or labels.shape[-1] == 1 else np.argmax(labels, axis=-1)
+            if labels.ndim > 1 and labels.shape[-1] == 1:
+                classes = (labels.reshape(n) > 0.5).astype(np.int64) if labels.dtype.kind == "f" else labels.reshape(n)
+            cw = np.array([float(class_weight.get(int(c), 1.0)) for c in range(int(classes.max()) + 1)], np.float32)
+            cls_w = cw[classes.astype(np.int64)]
+            w = cls_w if w is None else w * cls_w
+        return w
+
     def _graph_takes_tuple(self, x):
         return self._graph is not None and isinstance(self._graph.inputs_struct, tuple) and \
             len(x) == len(self._graph.inputs)
 
-    def _evaluate_arrays(self, x, y, batch_size, bar=None):
+    def _evaluate_arrays(self, x, y, batch_size, bar=None, sample_weight=None):
         """Loss and metrics over (x, y) in inference mode, batch by batch;
         serves evaluate() and fit()'s validation."""
         self.reset_metrics()
@@ -602,7 +636,9 @@ class Model(Layer):
             lo, hi = step * batch_size, min((step + 1) * batch_size, n)
             bx = map_structure(lambda a: a[lo:hi], x)
             by = map_structure(lambda a: a[lo:hi], y)
-            logs = {k: float(v) for k, v in self.test_step((self._device_batch(bx), by)).items()}
+            data = (self._device_batch(bx), by) if sample_weight is None else \
+                (self._device_batch(bx), by, sample_weight[lo:hi])
+            logs = {k: float(v) for k, v in self.test_step(data).items()}
             if bar:
                 bar.update(step + 1, logs, finalize=step + 1 == steps)
         return logs
@@ -615,7 +651,8 @@ class Model(Layer):
         y = self._prepare_y(y, _n_samples(x))
         verbose = 1 if verbose == "auto" else int(verbose)
         bar = utils.Progbar(-(-_n_samples(x) // batch_size), verbose=verbose) if verbose else None
-        result = self._evaluate_arrays(x, y, batch_size, bar)
+        sw = self._sample_weights(sample_weight, None, y, _n_samples(x))
+        result = self._evaluate_arrays(x, y, batch_size, bar, sw)
         if return_dict:
             return result
         return result["loss"] if len(result) == 1 else list(result.values())
@@ -723,13 +760,18 @@ def _call_layer(layer, args, kwargs):
     return layer(*args, **kwargs)
 
 
-def _apply_loss(fn, y_true, y_pred):
+def _apply_loss(fn, y_true, y_pred, sample_weight=None):
     from .. import ops
     if isinstance(y_true, Tensor) or y_true is None:
         yt = y_true
     else:
         yt = np.asarray(y_true)
-    out = fn(yt, y_pred)
+    if sample_weight is not None:
+        if not isinstance(fn, losses_module.Loss):
+            fn = losses_module.LossFunctionWrapper(fn)
+        out = fn(yt, y_pred, sample_weight=sample_weight)
+    else:
+        out = fn(yt, y_pred)
     if not isinstance(out, Tensor):
         out = convert_to_tensor(out)
     if out.ndim:
