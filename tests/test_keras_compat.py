@@ -58,3 +58,56 @@ def test_training_steps_match_keras(optimizer):
         assert le == pytest.approx(lk, rel=1e-5)
     for a, b in zip(k.get_weights(), e.get_weights()):
         np.testing.assert_allclose(b, a, atol=1e-6)
+
+
+class _Gate:
+    """The same custom layer written for each library (build/add_weight/call
+    with that library's ops)."""
+
+    @staticmethod
+    def make(lib):
+        L, ops = lib.layers, lib.ops
+
+        class Gate(L.Layer):
+            def build(self, input_shape):
+                self.alpha = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="alpha")
+
+            def call(self, x):
+                return ops.tanh(x * self.alpha) + ops.square(x) * 0.1
+        return Gate
+
+
+def _functional(lib):
+    L = lib.layers
+    inputs = lib.Input(shape=(10, 10, 1))
+    a = lib.Input(shape=(6,))
+    h = L.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    r = L.Conv2D(4, 3, padding="same")(h)
+    h = L.add([h, _Gate.make(lib)()(r)])
+    h = L.Flatten()(L.MaxPooling2D()(h))
+    h = L.concatenate([h, L.Dense(5, activation="tanh")(a)])
+    shared = L.Dense(8, activation="relu")
+    h = L.Average()([shared(h), shared(L.Dense(h.shape[-1])(h))])
+    out = L.Dense(3, activation="softmax")(h)
+    return lib.Model([inputs, a], out)
+
+
+def test_functional_model_with_a_custom_layer_matches_keras():
+    """A two-input functional model with a residual branch, a custom layer and
+    a shared layer: Keras's weights give ember the same predictions, and three
+    Adam steps give the same weights."""
+    import ember
+    k, e = _functional(keras), _functional(ember)
+    assert [tuple(w.shape) for w in k.weights] == [w.shape for w in e.weights]
+    e.set_weights(k.get_weights())
+    rng = np.random.default_rng(2)
+    x = [rng.random((32, 10, 10, 1), dtype=np.float32), rng.standard_normal((32, 6)).astype(np.float32)]
+    y = to_categorical(rng.integers(0, 3, 32), 3)
+    np.testing.assert_allclose(e.predict(x, verbose=0), np.asarray(k.predict(x, verbose=0)), atol=1e-5)
+    for m in (k, e):
+        m.compile(optimizer="adam", loss="categorical_crossentropy")
+    for _ in range(3):
+        lk, le = float(k.train_on_batch(x, y)), e.train_on_batch(x, y)
+        assert le == pytest.approx(lk, rel=1e-5)
+    for a, b in zip(k.get_weights(), e.get_weights()):
+        np.testing.assert_allclose(b, a, atol=1e-5)

@@ -31,12 +31,14 @@ class Graph:
                 raise TypeError(f"Model '{model_name}': every output must be a symbolic tensor made by "
                                 f"calling layers on Input() tensors. Received: {t!r}"[:300])
         input_ids = {id(t) for t in self.inputs}
-        # Depth-first from the outputs, stopping at the model's inputs.
-        order, state = [], {}
+        # Depth-first from the outputs, stopping at the model's inputs: the
+        # nodes in post-order (each after the nodes it reads from), and each
+        # layer's index in visiting order.
+        order, state, layer_index = [], {}, {}
         for out in self.outputs:
-            stack = [(_node_of(out), False)]
+            stack = [(_node_of(out), False, out)]
             while stack:
-                node, done = stack.pop()
+                node, done, via = stack.pop()
                 if done:
                     if state.get(id(node)) != 2:
                         state[id(node)] = 2
@@ -45,18 +47,32 @@ class Graph:
                 if state.get(id(node)):
                     continue
                 state[id(node)] = 1
-                stack.append((node, True))
+                layer_index.setdefault(id(node.layer), len(layer_index))
+                stack.append((node, True, via))
+                if id(via) in input_ids:
+                    continue
                 for t in reversed(node.inputs):
-                    if id(t) in input_ids:
-                        continue
                     parent = _node_of(t)
-                    if isinstance(parent.layer, InputLayer):
+                    if isinstance(parent.layer, InputLayer) and id(t) not in input_ids:
                         raise ValueError(
                             f"Model '{model_name}': output {_names(self.outputs)} depends on the input "
                             f"{t.name!r}, which is not among the model's inputs {_names(self.inputs)} "
                             "(the graph is disconnected).")
                     if state.get(id(parent)) != 2:
-                        stack.append((parent, False))
+                        stack.append((parent, False, t))
+        # Layers ordered as Keras orders them (so that weights line up with a
+        # Keras model's): by depth from the outputs, deepest first, then by
+        # visiting order. A layer's depth is the largest of its nodes'.
+        depth, layer_depth = {}, {}
+        for node in reversed(order):
+            d = max(depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+            layer_depth[id(node.layer)] = depth[id(node)] = d
+            if isinstance(node.layer, InputLayer):
+                continue
+            for t in node.inputs:
+                parent = _node_of(t)
+                if state.get(id(parent)) == 2:
+                    depth[id(parent)] = max(d + 1, depth.get(id(parent), 0))
         self.nodes = [n for n in order if not isinstance(n.layer, InputLayer)]
         reached = {id(t) for n in self.nodes for t in n.inputs} | {id(t) for t in self.outputs}
         self.unused_inputs = [t for t in self.inputs if id(t) not in reached]
@@ -65,6 +81,7 @@ class Graph:
             if id(node.layer) not in seen:
                 seen.add(id(node.layer))
                 layers.append(node.layer)
+        layers.sort(key=lambda l: (-layer_depth[id(l)], layer_index[id(l)]))
         self.layers = layers
 
     def run(self, inputs, call_layer):
