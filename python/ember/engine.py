@@ -67,9 +67,9 @@ class Tensor:
 
     @property
     def dtype(self):
-        if self._dtype is not None:
-            return self._dtype
-        return "float32" if cuda.is_device_array(self.value) else str(self.value.dtype)
+        # Values are float32 (the engine's one storage type); integer and
+        # bool tensors carry their logical dtype in _dtype.
+        return self._dtype or "float32"
 
     @property
     def device(self):
@@ -77,7 +77,7 @@ class Tensor:
 
     def numpy(self):
         value = np.asarray(self.value)
-        if self._dtype is not None and self._dtype != str(value.dtype):
+        if self._dtype is not None:
             value = value.astype(self._dtype)
         return value
 
@@ -390,30 +390,33 @@ def gradients(targets, sources, seeds=None):
         _accumulate(grads, id(t), seed)
     source_ids = {id(s) for s in sources}
     order = _topo_order(targets)
-    # Inputs that lead to a source: only those need gradients.
+    # Only values that lead to a source need gradients.
     wanted = set(source_ids)
     for t in order:
-        if any(x is not None and id(x) in wanted for x in t._node.inputs):
-            wanted.add(id(t))
+        for x in t._node.inputs:
+            if x is not None and id(x) in wanted:
+                wanted.add(id(t))
+                break
     premasked = _plan_fusion(order)
     relu_premasked = set()
-    keep = {}
-    for s in sources:
-        keep[id(s)] = s
     for t in reversed(order):
-        g = grads.pop(id(t), None) if id(t) not in source_ids else grads.get(id(t))
-        if g is None or id(t) not in wanted:
+        key = id(t)
+        if key not in wanted:
+            continue
+        g = grads.get(key) if key in source_ids else grads.pop(key, None)
+        if g is None:
             continue
         node = t._node
-        needs = tuple(x is not None and id(x) in wanted for x in node.inputs)
-        if id(t) in premasked:
+        inputs = node.inputs
+        needs = tuple(x is not None and id(x) in wanted for x in inputs)
+        if key in premasked:
             in_grads = node.backward(g, needs, relu_input=True)
-            relu_premasked.add(id(node.inputs[0]))
-        elif id(t) in relu_premasked:
+            relu_premasked.add(id(inputs[0]))
+        elif key in relu_premasked:
             in_grads = node.backward(g, needs, premasked=True)
         else:
             in_grads = node.backward(g, needs)
-        for x, gx, need in zip(node.inputs, in_grads, needs):
+        for x, gx, need in zip(inputs, in_grads, needs):
             if need and gx is not None:
                 _accumulate(grads, id(x), gx)
     return [grads.get(id(s)) for s in sources]

@@ -140,6 +140,8 @@ def _binary(op, grad_fn=None, bool_out=False):
 def _result_dtype(x1, x2):
     """float32 (None) unless both operands are integer-valued: then the
     first integer tensor's dtype."""
+    if getattr(x1, "_dtype", None) is None and getattr(x2, "_dtype", None) is None:
+        return None
     dtypes = []
     for x in (x1, x2):
         if isinstance(x, Tensor):
