@@ -72,6 +72,14 @@ def _operand(x):
     return _t(x).value
 
 
+def _co_locate(*values):
+    """Host arrays (NumPy data mixed with tensors on the GPU) move to the GPU,
+    as Keras places constants on the device of the computation."""
+    if not builtins.any(cuda.is_device_array(v) for v in values):
+        return values
+    return tuple(_core.to_device(v) if isinstance(v, np.ndarray) else v for v in values)
+
+
 def _shape_of(v):
     return () if isinstance(v, float) else tuple(v.shape)
 
@@ -119,6 +127,8 @@ def _float_out(dtype):
 def _binary(op, grad_fn=None, bool_out=False):
     def f(x1, x2):
         a, b = _operand(x1), _operand(x2)
+        if type(a) is not type(b):
+            a, b = _co_locate(a, b)
         out = K.binary(a, b, op)
         if bool_out:
             return Tensor(out, "bool")
@@ -251,8 +261,7 @@ def where(condition, x1=None, x2=None):
     if x1 is None and x2 is None:
         c = np.asarray(_t(condition).numpy())
         return tuple(Tensor(np.ascontiguousarray(i, np.float32), "int64") for i in np.nonzero(c))
-    c = _operand(condition)
-    a, b = _operand(x1), _operand(x2)
+    c, a, b = _co_locate(_operand(condition), _operand(x1), _operand(x2))
     out = K.where(c, a, b)
     ta = x1 if isinstance(x1, Tensor) else None
     tb = x2 if isinstance(x2, Tensor) else None
@@ -567,7 +576,7 @@ def concatenate(xs, axis=0):
     ts = [_t(x) for x in xs]
     nd = ts[0].ndim
     a = _axes(axis, nd)[0]
-    out = K.concatenate([t.value for t in ts], a)
+    out = K.concatenate(list(_co_locate(*[t.value for t in ts])), a)
     sizes = [t.shape[a] for t in ts]
 
     def backward(dy, needs):
@@ -744,7 +753,7 @@ def matmul(x1, x2):
     a, b = _t(x1), _t(x2)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul does not take scalars. Received: shapes {a.shape} and {b.shape}")
-    av, bv = a.value, b.value
+    av, bv = _co_locate(a.value, b.value)
     a2 = _reshape_raw(av, (1,) + a.shape) if a.ndim == 1 else av
     b2 = _reshape_raw(bv, b.shape + (1,)) if b.ndim == 1 else bv
     if a2.shape[-1] != b2.shape[-2]:
