@@ -477,14 +477,35 @@ def _functional_with_small_ops():
     return ember.Model(inputs, out)
 
 
+class _Subclassed(ember.Model):
+    def __init__(self):
+        super().__init__()
+        self.conv = layers.Conv2D(4, 3, activation="relu")
+        self.gate = _Gate()
+        self.flat = layers.Flatten()
+        self.head = layers.Dense(2, activation="softmax")
+
+    def call(self, x, training=False):
+        h = self.conv(x)
+        return self.head(self.flat(self.gate(h) + h))
+
+
+def _subclassed():
+    ember.set_random_seed(0)
+    model = _Subclassed()
+    model.build((None, 8, 8, 1))
+    return model
+
+
 @gpu
-def test_a_functional_model_with_custom_layers_trains_on_the_device_as_on_the_cpu():
+@pytest.mark.parametrize("make", [_functional_with_small_ops, _subclassed], ids=["functional", "subclassed"])
+def test_custom_layers_train_on_the_device_as_on_the_cpu(make):
     rng = np.random.default_rng(3)
     x = rng.random((48, 8, 8, 1), dtype=np.float32)
     y = ember.to_categorical((x[:, :4].mean((1, 2, 3)) > x[:, 4:].mean((1, 2, 3))).astype(int), 2)
     results = {}
     for device in ("cpu", "cuda"):
-        model = _functional_with_small_ops()
+        model = make()
         model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
         model.to(device)
         ember.set_random_seed(1)
