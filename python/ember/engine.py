@@ -266,7 +266,7 @@ class GradientTape:
         return False
 
     def watch(self, tensor):
-        for t in _flatten(tensor):
+        for t in flatten(tensor):
             if not isinstance(t, Tensor):
                 raise ValueError(f"GradientTape.watch expects tensors or variables. Received: {type(t).__name__}")
             self._watched[id(t)] = t
@@ -288,13 +288,13 @@ class GradientTape:
             raise RuntimeError("A non-persistent GradientTape can only be used to compute one set of "
                                "gradients. Use GradientTape(persistent=True) for more.")
         self._used = True
-        flat_sources = _flatten(sources)
+        flat_sources = flatten(sources)
         for s in flat_sources:
             if not isinstance(s, Tensor):
                 raise ValueError("GradientTape.gradient expects sources that are variables or watched "
                                  f"tensors. Received: {type(s).__name__}")
-        targets = _flatten(target)
-        seeds = None if output_gradients is None else _flatten(output_gradients)
+        targets = flatten(target)
+        seeds = None if output_gradients is None else flatten(output_gradients)
         grads = gradients(targets, flat_sources, seeds)
         # As TensorFlow: only what this tape watched (trainable variables,
         # watch()ed tensors and what was computed from them) has a gradient.
@@ -304,11 +304,12 @@ class GradientTape:
         return _pack_like(sources, out)
 
 
-def _flatten(x):
+def flatten(x):
+    """The leaves of a nest of lists, tuples and dicts (dicts by sorted key)."""
     if isinstance(x, (list, tuple)):
-        return [y for item in x for y in _flatten(item)]
+        return [y for item in x for y in flatten(item)]
     if isinstance(x, dict):
-        return [y for k in sorted(x) for y in _flatten(x[k])]
+        return [y for k in sorted(x) for y in flatten(x[k])]
     return [x]
 
 

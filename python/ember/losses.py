@@ -113,27 +113,6 @@ class MeanSquaredError(Loss):
         return {"name": self.name}
 
 
-_EPSILON = 1e-7
-
-
-def _cce_per_sample(y_true, y_pred, from_logits):
-    y = ops.convert_to_tensor(y_true, "float32")
-    if from_logits:
-        return -ops.sum(y * ops.log_softmax(y_pred), axis=-1)
-    p = y_pred / ops.sum(y_pred, axis=-1, keepdims=True)
-    return -ops.sum(y * ops.log(ops.clip(p, _EPSILON, 1 - _EPSILON)), axis=-1)
-
-
-_BY_NAME = {
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-    "binary_crossentropy": BinaryCrossentropy,
-    "mean_squared_error": MeanSquaredError,
-    "mse": MeanSquaredError,
-}
-_CLASSES = {cls.__name__: cls for cls in set(_BY_NAME.values())}
-
-
 class MeanAbsoluteError(Loss):
     name = "mean_absolute_error"
 

@@ -119,6 +119,13 @@ def _axes(axis, ndim, name="axis"):
     return sorted(out)
 
 
+def _axis_or_flat(x, axis):
+    """(x, axis) for ops whose axis=None means "the flattened tensor"."""
+    if axis is None:
+        return reshape(x, (-1,)), 0
+    return x, _axes(axis, x.ndim)[0]
+
+
 def _float_out(dtype):
     return None if dtype in (None, "float32") else dtype
 
@@ -444,11 +451,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 def _arg(op):
     def f(x, axis=None, keepdims=False):
-        x = _t(x)
-        if axis is None:
-            x = reshape(x, (-1,))
-            axis = 0
-        a = _axes(axis, x.ndim)[0]
+        x, a = _axis_or_flat(_t(x), axis)
         return Tensor(K.arg_reduce(x.value, a, op, bool(keepdims)), "int32")
     f.__name__ = op
     return _op(f)
@@ -643,11 +646,7 @@ def slice(inputs, start_indices, shape):
 
 @_op
 def take(x, indices, axis=None):
-    x = _t(x)
-    if axis is None:
-        x = reshape(x, (-1,))
-        axis = 0
-    a = _axes(axis, x.ndim)[0]
+    x, a = _axis_or_flat(_t(x), axis)
     idx = indices.numpy() if isinstance(indices, Tensor) else np.asarray(indices)
     if idx.dtype.kind == "f":
         if not np.all(idx == np.round(idx)):
@@ -679,11 +678,7 @@ def tile(x, repeats):
 
 @_op
 def repeat(x, repeats, axis=None):
-    x = _t(x)
-    if axis is None:
-        x = reshape(x, (-1,))
-        axis = 0
-    a = _axes(axis, x.ndim)[0]
+    x, a = _axis_or_flat(_t(x), axis)
     idx = np.repeat(np.arange(x.shape[a]), repeats)
     return take(x, idx, axis=a)
 

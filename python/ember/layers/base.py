@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 from .. import utils
-from ..engine import KerasTensor, Tensor, Variable, convert_to_tensor
+from ..engine import KerasTensor, Tensor, Variable, convert_to_tensor, flatten  # noqa: F401
 
 _name_counts = {}
 
@@ -93,15 +93,6 @@ def _shape_str(shape):
     if isinstance(shape, list):
         return "[" + ", ".join(_shape_str(s) for s in shape) + "]"
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def flatten(x):
-    """The leaves of a nest of lists, tuples and dicts (dicts by sorted key)."""
-    if isinstance(x, (list, tuple)):
-        return [y for item in x for y in flatten(item)]
-    if isinstance(x, dict):
-        return [y for k in sorted(x) for y in flatten(x[k])]
-    return [x]
 
 
 def map_structure(fn, x):
