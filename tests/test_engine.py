@@ -238,3 +238,104 @@ def test_errors_say_what_was_received():
         ops.convert_to_tensor(np.array(["a"]))
     with pytest.raises(ValueError, match="out of bounds|Received"):
         ops.take(np.ones((2, 3)), [5], axis=1)
+
+
+def test_each_tape_sees_only_what_it_recorded():
+    W = ember.Variable(np.array([1.0, 2.0], np.float32))
+    v = ember.Variable(np.array([3.0, 3.0], np.float32))
+    with ember.GradientTape():
+        h = W * 5.0
+    with ember.GradientTape() as t2:
+        loss = ops.sum(h * v)
+    gw, gv = t2.gradient(loss, [W, v])
+    assert gw is None  # h was recorded by another tape: a constant here, as in TensorFlow
+    np.testing.assert_allclose(gv.numpy(), [5.0, 10.0])
+    x = ops.convert_to_tensor(np.array([1.0, 2.0], np.float32))
+    with ember.GradientTape() as outer:
+        outer.watch(x)
+        with ember.GradientTape() as inner:
+            inner.watch(x)
+            with inner.stop_recording():
+                y = ops.sum(x * x)
+        assert inner.gradient(y, x) is None
+    np.testing.assert_allclose(outer.gradient(y, x).numpy(), [2.0, 4.0])
+    with pytest.raises(ValueError, match="stop_recording"):
+        inner.stop_recording()
+
+
+def test_a_non_persistent_tape_lets_go_of_the_graph():
+    w = ember.Variable(np.ones((3, 3), np.float32))
+    with ember.GradientTape() as tape:
+        loss = ops.sum(ops.tanh(w @ w))
+    tape.gradient(loss, [w])
+    assert loss._node is None  # a kept loss does not hold the activations
+
+
+def test_a_variable_updated_after_recording_is_refused():
+    w = ember.Variable(np.array([1.0, 2.0], np.float32))
+    with ember.GradientTape(persistent=True) as tape:
+        a = ops.sum(w * w)
+        b = ops.sum(w * w * w)
+    g = tape.gradient(a, [w])
+    ember.optimizers.SGD(0.1).apply_gradients(zip(g, [w]))
+    with pytest.raises(RuntimeError, match="updated in place"):
+        tape.gradient(b, [w])
+
+
+def test_fusion_never_hides_a_gradient_that_was_asked_for(rng):
+    x = ops.convert_to_tensor(rand(rng, 2, 6, 6, 1))
+    k = ember.Variable(rand(rng, 3, 3, 1, 2))
+    for fused in (True, False):
+        with ember.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            if fused:
+                r = ops.conv2d(x, k, None, (1, 1), "valid", (1, 1), relu=True)
+            else:
+                r = ops.relu(ops.conv2d(x, k, None, (1, 1), "valid", (1, 1)))
+            p = ops.max_pool(r, 2)
+            loss = ops.sum(p) + ops.sum(r * 0.5)
+        got = (tape.gradient(loss, k).numpy(), tape.gradient([p, r], k).numpy(), tape.gradient(p, r).numpy())
+        if fused:
+            first = got
+    for a, b in zip(first, got):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    z = ops.convert_to_tensor(np.array([[2.0, 0.5, -1.0]], np.float32))
+    y = np.array([[0.0, 1.0, 0.0]], np.float32)
+    with ember.GradientTape(persistent=True) as tape:
+        tape.watch(z)
+        probs = ops.softmax(z)
+        loss = ember.losses.CategoricalCrossentropy()(y, probs)
+    gp = tape.gradient(loss, probs)
+    # Keras normalises the probabilities first: d/dp -sum(y log(p / sum p)) = -y/p + 1.
+    np.testing.assert_allclose(gp.numpy(), -y / probs.numpy() + 1.0, rtol=1e-5, atol=1e-6)
+    gz = tape.gradient(loss, z)
+    np.testing.assert_allclose(gz.numpy(), probs.numpy() - y, rtol=1e-5, atol=1e-7)
+
+
+def test_softmax_cross_entropy_has_one_value_in_training_and_evaluation():
+    """On saturated logits the loss comes from the logits in both modes."""
+    inputs = ember.Input(shape=(2,))
+    out = ember.layers.Dense(3, activation="softmax")(inputs)
+    model = ember.Model(inputs, out)
+    model.set_weights([np.array([[40.0, -40.0, 0.0], [0.0, 0.0, 0.0]], np.float32), np.zeros(3, np.float32)])
+    model.compile(optimizer=ember.optimizers.SGD(0.0), loss="categorical_crossentropy")
+    x, y = np.array([[1.0, 0.0]], np.float32), np.array([[0.0, 1.0, 0.0]], np.float32)
+    assert model.test_on_batch(x, y) == pytest.approx(model.train_on_batch(x, y), rel=1e-6)
+    assert model.test_on_batch(x, y) == pytest.approx(80.0, rel=1e-5)
+
+
+def test_op_semantics_found_in_review():
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    assert ops.moveaxis(x, 0, -1).shape == (3, 4, 2)
+    np.testing.assert_array_equal(np.asarray(ops.moveaxis(x, [0, 1], [-1, 0])), np.moveaxis(x, [0, 1], [-1, 0]))
+    m = ops.convert_to_tensor(np.array([[1.0, -2.0], [-3.0, 4.0]], np.float32))
+    np.testing.assert_array_equal(np.asarray(m[m > 0]), [1.0, 4.0])
+    s = ops.sum(m > 0)
+    assert s.dtype == "int32" and int(s) == 2
+    q = ops.convert_to_tensor([5, 6]) / 2
+    assert q.dtype == "float32"
+    np.testing.assert_allclose(np.asarray(q), [2.5, 3.0])
+    check_grads(lambda t: ops.prod(t, axis=-1), np.array([[0.0, 2.0, 3.0], [1.5, 2.0, 0.5]], np.float32))
+    check_grads(lambda t: ops.prod(t), np.array([0.0, 2.0, 0.0], np.float32))
+    check_grads(lambda a, b: ops.mod(a, b), np.array([5.3, -2.2, 7.9], np.float32),
+                np.array([2.0, 1.5, 3.1], np.float32))

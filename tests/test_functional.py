@@ -351,3 +351,98 @@ def test_regularizers_add_to_the_loss_and_the_gradient():
         loss = ops.sum(out) + sum(model.losses)
     (g,) = tape.gradient(loss, model.trainable_weights)
     np.testing.assert_allclose(g.numpy(), k, rtol=1e-6)   # d/dk 0.5*|k|^2 = k (x is zero)
+
+
+def test_layers_appended_to_a_list_attribute_are_tracked():
+    class Blocks(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.blocks = []
+            for _ in range(3):
+                self.blocks.append(layers.Dense(4))
+
+        def call(self, x):
+            for b in self.blocks:
+                x = b(x)
+            return x
+
+    layer = Blocks()
+    layer(np.ones((2, 4), np.float32))
+    assert len(layer.trainable_weights) == 6
+
+
+def test_weights_list_trainable_first_as_keras():
+    class Counter(layers.Layer):
+        def build(self, input_shape):
+            self.count = self.add_weight(shape=(), initializer="zeros", trainable=False, name="count")
+            self.w = self.add_weight(shape=(input_shape[-1],), name="w")
+
+        def call(self, x):
+            return x * self.w
+
+    c = Counter()
+    c(np.ones((1, 2), np.float32))
+    assert [w.name for w in c.weights] == ["w", "count"]
+
+
+def test_from_config_with_a_layer_shared_across_calls():
+    shared = layers.Dense(3, name="shared_dense")
+    shared(ember.Input(shape=(3,)))            # a call outside the model
+    a = ember.Input(shape=(3,))
+    h1 = shared(a)
+    h2 = shared(h1)
+    model = ember.Model(a, [h1, h2])
+    clone = ember.Model.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    x = rand(np.random.default_rng(0), 4, 3)
+    for p, q in zip(model.predict(x, verbose=0), clone.predict(x, verbose=0)):
+        np.testing.assert_array_equal(p, q)
+    assert clone.outputs[0] is not clone.outputs[1]
+
+
+def test_freezing_a_functional_model_freezes_its_layers():
+    inputs = ember.Input(shape=(4,))
+    base = ember.Model(inputs, layers.BatchNormalization()(layers.Dense(4)(inputs)))
+    base.trainable = False
+    assert all(not l.trainable for l in base.layers[1:]) and base.trainable_weights == []
+    outer_in = ember.Input(shape=(4,))
+    model = ember.Model(outer_in, layers.Dense(1)(base(outer_in)))
+    model.compile(optimizer="sgd", loss="mse")
+    before = [w.numpy() for w in base.weights]
+    x = rand(np.random.default_rng(1), 16, 4) + 3.0
+    model.fit(x, x[:, :1], epochs=1, verbose=0)
+    for a, b in zip(before, base.weights):  # moving statistics too: a frozen BN runs in inference mode
+        np.testing.assert_array_equal(a, b.numpy())
+
+
+def test_multi_output_compile_by_name_and_per_output_metrics():
+    a = ember.Input(shape=(3,))
+    model = ember.Model(a, {"first": layers.Dense(1)(a), "second": layers.Dense(2, activation="softmax")(a)})
+    model.compile(optimizer="sgd", loss={"first": "mse", "second": "categorical_crossentropy"},
+                  loss_weights={"first": 1.0, "second": 0.0}, metrics={"second": ["accuracy"]})
+    rng = np.random.default_rng(0)
+    x = rand(rng, 8, 3)
+    y = {"first": rand(rng, 8, 1), "second": ember.to_categorical(rng.integers(0, 2, 8), 2)}
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert set(logs) == {"loss", "second_accuracy"}
+    mse = float(np.mean((np.asarray(model.predict(x, verbose=0)["first"]) - y["first"]) ** 2))
+    assert logs["loss"] == pytest.approx(mse, rel=1e-5)  # the second output weighs 0
+    with pytest.raises(ValueError, match="per output"):
+        model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        model.evaluate(x, y, verbose=0)
+
+
+def test_scalar_custom_loss_with_sample_weight_and_sequential_built_by_a_call(tmp_path):
+    model = ember.Sequential([layers.Dense(4), layers.Dense(2)])
+    x = rand(np.random.default_rng(0), 4, 3)
+    model(x)
+    model.summary(print_fn=lambda s: None)
+    model.compile("sgd", loss=lambda y, p: ops.mean(ops.square(y - p)))
+    model.fit(x, x[:, :2], sample_weight=np.ones(4), verbose=0)
+    model.save_weights(tmp_path / "w.ember")
+    other = ember.Sequential([layers.Dense(4), layers.Dense(2)])
+    other.build((None, 3))
+    other.load_weights(tmp_path / "w.ember")
+    np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
+    per_sample = ember.losses.mean_squared_error(x[:, :2], model.predict(x, verbose=0))
+    assert per_sample.shape == (4,)

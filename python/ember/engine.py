@@ -24,6 +24,7 @@ K = _core
 __all__ = ["Tensor", "Variable", "GradientTape", "convert_to_tensor", "is_tensor"]
 
 _tapes = []  # the tapes recording now, innermost last
+_tape_ids = iter(range(1, 1 << 62))  # serial numbers: id() of a freed tape can be reused
 
 
 def _float32(value):
@@ -35,26 +36,31 @@ def _float32(value):
 class Node:
     """How a tensor was computed: ``backward(dy, needs)`` returns one
     gradient (or None) per input; ``needs[i]`` says whether input i wants
-    one. ``kind`` names the op; ``fuse`` holds what the fusion plan may use."""
-    __slots__ = ("inputs", "backward", "kind", "fuse")
+    one. ``kind`` names the op; ``fuse`` holds what the fusion plan may use.
+    ``tapes`` are the ids of the tapes that recorded it; ``versions`` the
+    versions of the variables among the inputs when it was recorded."""
+    __slots__ = ("inputs", "backward", "kind", "fuse", "tapes", "versions")
 
-    def __init__(self, inputs, backward, kind, fuse=None):
+    def __init__(self, inputs, backward, kind, fuse, tapes, versions):
         self.inputs = inputs
         self.backward = backward
         self.kind = kind
         self.fuse = fuse
+        self.tapes = tapes
+        self.versions = versions
 
 
 class Tensor:
     """An eager tensor. ``numpy()`` (or ``np.asarray``) gives its value on
     the host. Python operators map to ``ember.ops``."""
-    __slots__ = ("value", "_node", "_dtype", "__weakref__")
+    __slots__ = ("value", "_node", "_dtype", "_logits", "__weakref__")
     __array_priority__ = 100  # ndarray <op> Tensor defers to Tensor
 
     def __init__(self, value, dtype=None, node=None):
         self.value = value
         self._node = node
         self._dtype = dtype
+        self._logits = None  # set by softmax: its input, for exact cross-entropy
 
     # ----- properties
     @property
@@ -115,7 +121,7 @@ class Tensor:
 class Variable(Tensor):
     """A weight: a tensor whose value optimizers update in place, and which a
     ``GradientTape`` watches when it is trainable."""
-    __slots__ = ("name", "trainable", "path")
+    __slots__ = ("name", "trainable", "path", "_version")
 
     def __init__(self, initializer=None, shape=None, dtype=None, trainable=True, name=None,
                  value=None):
@@ -133,6 +139,7 @@ class Variable(Tensor):
         self.name = name or "variable"
         self.path = self.name
         self.trainable = bool(trainable)
+        self._version = 0  # bumped by every in-place update
 
     def numpy(self):
         """A host copy of the value (later updates do not change it)."""
@@ -151,6 +158,7 @@ class Variable(Tensor):
             self.value.copy_from(value)
         else:
             self.value[...] = value
+        self._version += 1
         return self
 
     def assign_add(self, delta):
@@ -210,28 +218,23 @@ def _dtype_name(dtype):
 
 
 # ---------------------------------------------------------------- recording
-def recording():
-    return bool(_tapes)
-
-
-def _watched(t):
-    if t._node is not None:
+def _watched_by(tape, t):
+    node = t._node
+    if node is not None and tape._serial in node.tapes:
         return True
-    for tape in _tapes:
-        if id(t) in tape._watched or (tape._auto and isinstance(t, Variable) and t.trainable):
-            return True
-    return False
+    return id(t) in tape._watched or (tape._auto and isinstance(t, Variable) and t.trainable)
 
 
 def record(out_value, inputs, backward, kind, dtype=None, fuse=None):
-    """Wraps an op's result as a Tensor and, when a tape records and an
-    input is watched, attaches the node that computed it."""
+    """Wraps an op's result as a Tensor and attaches the node that computed
+    it for each recording tape that watches one of its inputs."""
     node = None
     if _tapes and backward is not None:
-        for t in inputs:
-            if t is not None and _watched(t):
-                node = Node(inputs, backward, kind, fuse)
-                break
+        tapes = tuple(tape._serial for tape in _tapes
+                      if any(t is not None and _watched_by(tape, t) for t in inputs))
+        if tapes:
+            versions = tuple(t._version if isinstance(t, Variable) else None for t in inputs)
+            node = Node(inputs, backward, kind, fuse, tapes, versions)
     return Tensor(out_value, dtype, node)
 
 
@@ -248,6 +251,7 @@ class GradientTape:
     non-persistent tape answers one ``gradient`` call."""
 
     def __init__(self, persistent=False, watch_accessed_variables=True):
+        self._serial = next(_tape_ids)
         self._persistent = bool(persistent)
         self._auto = bool(watch_accessed_variables)
         self._watched = {}
@@ -272,12 +276,14 @@ class GradientTape:
             self._watched[id(t)] = t
 
     def stop_recording(self):
+        """A context in which this tape records nothing."""
+        if self not in _tapes:
+            raise ValueError("stop_recording() is only valid inside the tape's `with` block.")
         tape = self
 
         class _Pause:
             def __enter__(self_inner):
-                if tape in _tapes:
-                    _tapes.remove(tape)
+                _tapes.remove(tape)
 
             def __exit__(self_inner, *exc):
                 _tapes.append(tape)
@@ -295,12 +301,11 @@ class GradientTape:
                                  f"tensors. Received: {type(s).__name__}")
         targets = flatten(target)
         seeds = None if output_gradients is None else flatten(output_gradients)
-        grads = gradients(targets, flat_sources, seeds)
         # As TensorFlow: only what this tape watched (trainable variables,
         # watch()ed tensors and what was computed from them) has a gradient.
-        out = [None if g is None or not (s._node is not None or id(s) in self._watched or
-                                         (self._auto and isinstance(s, Variable) and s.trainable))
-               else Tensor(g) for g, s in zip(grads, flat_sources)]
+        watched = [_watched_by(self, s) for s in flat_sources]
+        grads = gradients(targets, flat_sources, seeds, self._serial, release=not self._persistent)
+        out = [Tensor(g) if g is not None and w else None for g, w in zip(grads, watched)]
         return _pack_like(sources, out)
 
 
@@ -326,12 +331,18 @@ def _pack_like(structure, flat):
 
 
 # ---------------------------------------------------------------- backward
-def _topo_order(targets):
-    """Tensors with nodes reachable from targets, inputs before outputs
-    (iterative depth-first search in a fixed order)."""
+def _recorded(t, tape):
+    node = t._node
+    return node is not None and (tape is None or tape in node.tapes)
+
+
+def _topo_order(targets, tape=None):
+    """Tensors reachable from targets through nodes that ``tape`` recorded
+    (any tape when None), inputs before outputs (iterative depth-first
+    search in a fixed order)."""
     order, seen = [], set()
     for root in targets:
-        if root._node is None or id(root) in seen:
+        if not _recorded(root, tape) or id(root) in seen:
             continue
         stack = [(root, 0)]
         seen.add(id(root))
@@ -341,7 +352,7 @@ def _topo_order(targets):
             while i < len(inputs):
                 child = inputs[i]
                 i += 1
-                if child is not None and child._node is not None and id(child) not in seen:
+                if child is not None and _recorded(child, tape) and id(child) not in seen:
                     seen.add(id(child))
                     stack.append((t, i))
                     stack.append((child, 0))
@@ -351,25 +362,37 @@ def _topo_order(targets):
     return order
 
 
-def _plan_fusion(order):
-    """What fuses in this backward pass, decided from the graph alone:
-    a max pooling whose input is the output of a ReLU fused into a
-    convolution's or dense layer's write-out, and is used by nothing else,
-    applies the ReLU's gradient itself (``relu_input``) and the producer
-    skips its own mask pass. Returns the ids of such pooling outputs."""
+def _plan_fusion(order, protected=frozenset(), tape=None):
+    """What fuses in this backward pass, decided here from the graph alone.
+    An intermediate value can be skipped only when this pass needs its
+    gradient for nothing else: it is used once, and is neither a source nor
+    a target (``protected``).
+
+    - A max pooling whose input is the output of a ReLU fused into a
+      convolution's or dense layer's write-out applies the ReLU's gradient
+      itself, and the producer skips its mask pass ("relu_input").
+    - A cross-entropy on the output of a softmax takes its gradient straight
+      to the logits, (softmax - labels) / N, skipping the softmax's backward
+      ("logits").
+
+    Returns {id(output tensor): mode} for the nodes that run fused."""
     uses = {}
     for t in order:
         for x in t._node.inputs:
             if x is not None:
                 uses[id(x)] = uses.get(id(x), 0) + 1
-    fused = set()
+    plan = {}
     for t in order:
         node = t._node
-        if node.kind == "max_pool2d":
+        if node.kind == "max_pool2d" or node.fuse == "from_softmax":
             x = node.inputs[0]
-            if x._node is not None and x._node.fuse == "relu_output" and uses.get(id(x)) == 1:
-                fused.add(id(t))
-    return fused
+            if not _recorded(x, tape) or uses.get(id(x)) != 1 or id(x) in protected:
+                continue
+            if node.kind == "max_pool2d" and x._node.fuse == "relu_output":
+                plan[id(t)] = "relu_input"
+            elif node.kind != "max_pool2d" and x._node.kind == "softmax":
+                plan[id(t)] = "logits"
+    return plan
 
 
 def _accumulate(grads, key, g):
@@ -377,9 +400,16 @@ def _accumulate(grads, key, g):
     grads[key] = g if prev is None else K.binary(prev, g, "add")
 
 
-def gradients(targets, sources, seeds=None):
+_STALE = ("A variable used in the recorded computation was updated in place after it was recorded "
+          "(an optimizer step or assign) before this gradient was asked for; compute the gradients first, "
+          "or record the computation again.")
+
+
+def gradients(targets, sources, seeds=None, tape=None, release=False):
     """Raw gradient arrays of sum(targets) with respect to each source (None
-    where a source does not influence the targets)."""
+    where a source does not influence the targets), through the nodes that
+    ``tape`` recorded. ``release`` drops the walked nodes afterwards (a
+    non-persistent tape), so kept results do not hold the whole graph."""
     grads = {}
     for i, t in enumerate(targets):
         if not isinstance(t, Tensor):
@@ -388,9 +418,12 @@ def gradients(targets, sources, seeds=None):
             None if seeds is None else _float32(seeds[i]))
         if seed is None:
             seed = K.full(list(t.shape), 1.0, t.device)
+        elif tuple(seed.shape) != t.shape:
+            raise ValueError(f"output_gradients[{i}] must have the target's shape {t.shape}. "
+                             f"Received: shape {tuple(seed.shape)}")
         _accumulate(grads, id(t), seed)
     source_ids = {id(s) for s in sources}
-    order = _topo_order(targets)
+    order = _topo_order(targets, tape)
     # Only values that lead to a source need gradients.
     wanted = set(source_ids)
     for t in order:
@@ -398,8 +431,8 @@ def gradients(targets, sources, seeds=None):
             if x is not None and id(x) in wanted:
                 wanted.add(id(t))
                 break
-    premasked = _plan_fusion(order)
-    relu_premasked = set()
+    plan = _plan_fusion(order, source_ids | {id(t) for t in targets}, tape)
+    premasked = set()
     for t in reversed(order):
         key = id(t)
         if key not in wanted:
@@ -409,18 +442,31 @@ def gradients(targets, sources, seeds=None):
             continue
         node = t._node
         inputs = node.inputs
+        for x, version in zip(inputs, node.versions):
+            if version is not None and x._version != version:
+                raise RuntimeError(_STALE)
         needs = tuple(x is not None and id(x) in wanted for x in inputs)
-        if key in premasked:
+        mode = plan.get(key)
+        if mode == "logits":
+            # Straight to the softmax's input; the softmax's backward is skipped.
+            _accumulate(grads, id(inputs[0]._node.inputs[0]), node.backward(g, needs, logits=True)[0])
+            continue
+        if mode == "relu_input":
             in_grads = node.backward(g, needs, relu_input=True)
-            relu_premasked.add(id(inputs[0]))
-        elif key in relu_premasked:
+            premasked.add(id(inputs[0]))
+        elif key in premasked:
             in_grads = node.backward(g, needs, premasked=True)
         else:
             in_grads = node.backward(g, needs)
         for x, gx, need in zip(inputs, in_grads, needs):
             if need and gx is not None:
                 _accumulate(grads, id(x), gx)
-    return [grads.get(id(s)) for s in sources]
+    result = [grads.get(id(s)) for s in sources]
+    if release:
+        for t in order:
+            if t._node.tapes == (tape,):
+                t._node = None
+    return result
 
 
 class KerasTensor:

@@ -1,7 +1,7 @@
 """Losses by object or by Keras name. Each is an op of the graph engine
 that computes the mean loss over the batch and its gradient in one C++ call;
 on the output of a softmax, cross-entropy runs fused with it (decided by the
-engine from the graph, see ``ember.ops.categorical_crossentropy``). Any
+engine from the graph, see ``ember.engine._plan_fusion``). Any
 function ``f(y_true, y_pred)`` written with ``ember.ops`` also serves as a
 loss: its gradient comes from the engine."""
 import numpy as np
@@ -26,6 +26,8 @@ class Loss:
         if sample_weight is None:
             return self.call(y_true, y_pred)
         losses = self.per_sample(y_true, ops.convert_to_tensor(y_pred))
+        if losses.ndim == 0:  # a function that already reduced: weights scale it on average
+            return ops.multiply(losses, float(np.mean(np.asarray(sample_weight, np.float64))))
         w = ops.convert_to_tensor(np.asarray(sample_weight, np.float32).reshape(
             (-1,) + (1,) * (losses.ndim - 1)))
         if w.shape[0] != losses.shape[0]:
@@ -56,10 +58,10 @@ class CategoricalCrossentropy(Loss):
     name = "categorical_crossentropy"
 
     def call(self, y_true, y_pred):
-        return ops.categorical_crossentropy(y_true, y_pred, self.from_logits)
+        return ops._cce_mean(y_true, y_pred, self.from_logits)
 
     def per_sample(self, y_true, y_pred):
-        return _cce_per_sample(y_true, y_pred, self.from_logits)
+        return ops.categorical_crossentropy(y_true, y_pred, self.from_logits)
 
 
 class SparseCategoricalCrossentropy(Loss):
@@ -67,11 +69,10 @@ class SparseCategoricalCrossentropy(Loss):
     sparse = True
 
     def call(self, y_true, y_pred):
-        return ops.sparse_categorical_crossentropy(y_true, y_pred, self.from_logits)
+        return ops._cce_mean(y_true, y_pred, self.from_logits, sparse=True)
 
     def per_sample(self, y_true, y_pred):
-        labels = ops.convert_to_numpy(y_true).reshape(-1)
-        return _cce_per_sample(ops.one_hot(labels, y_pred.shape[-1]), y_pred, self.from_logits)
+        return ops.sparse_categorical_crossentropy(y_true, y_pred, self.from_logits)
 
     def check_shapes(self, y_true_shape, y_pred_shape):
         n_true = int(np.prod(y_true_shape[1:])) if len(y_true_shape) > 1 else 1
@@ -85,16 +86,10 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
 
     def call(self, y_true, y_pred):
-        return ops.binary_crossentropy(y_true, y_pred, self.from_logits)
+        return ops._elementwise_loss_mean("binary_crossentropy", y_true, y_pred, self.from_logits)
 
     def per_sample(self, y_true, y_pred):
-        y = ops.convert_to_tensor(y_true, "float32")
-        if self.from_logits:
-            elem = ops.relu(y_pred) - y_pred * y + ops.log1p(ops.exp(-ops.abs(y_pred)))
-        else:
-            p = ops.clip(y_pred, _EPSILON, 1 - _EPSILON)
-            elem = -(y * ops.log(p) + (1.0 - y) * ops.log(1.0 - p))
-        return ops.mean(elem, axis=-1)
+        return ops.binary_crossentropy(y_true, y_pred, self.from_logits)
 
 
 class MeanSquaredError(Loss):
@@ -104,7 +99,7 @@ class MeanSquaredError(Loss):
         super().__init__(False, name)
 
     def call(self, y_true, y_pred):
-        return ops.mean_squared_error_fused(y_true, y_pred)
+        return ops._elementwise_loss_mean("mean_squared_error", y_true, y_pred)
 
     def per_sample(self, y_true, y_pred):
         return ops.mean(ops.square(y_pred - ops.convert_to_tensor(y_true, "float32")), axis=-1)
@@ -143,17 +138,6 @@ class LossFunctionWrapper(Loss):
 
     def get_config(self):
         raise ValueError(f"The loss '{self.name}' is a Python function, which ember does not serialise.")
-
-
-_EPSILON = 1e-7
-
-
-def _cce_per_sample(y_true, y_pred, from_logits):
-    y = ops.convert_to_tensor(y_true, "float32")
-    if from_logits:
-        return -ops.sum(y * ops.log_softmax(y_pred), axis=-1)
-    p = y_pred / ops.sum(y_pred, axis=-1, keepdims=True)
-    return -ops.sum(y * ops.log(ops.clip(p, _EPSILON, 1 - _EPSILON)), axis=-1)
 
 
 _BY_NAME = {
@@ -202,24 +186,25 @@ def deserialize(spec):
     return _CLASSES[spec["class_name"]](**spec["config"])
 
 
+# Function forms, as Keras: one loss per sample.
 def categorical_crossentropy(y_true, y_pred, from_logits=False):
-    return CategoricalCrossentropy(from_logits)(y_true, y_pred)
+    return ops.categorical_crossentropy(y_true, y_pred, from_logits)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
-    return SparseCategoricalCrossentropy(from_logits)(y_true, y_pred)
+    return ops.sparse_categorical_crossentropy(y_true, y_pred, from_logits)
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False):
-    return BinaryCrossentropy(from_logits)(y_true, y_pred)
+    return ops.binary_crossentropy(y_true, y_pred, from_logits)
 
 
 def mean_squared_error(y_true, y_pred):
-    return MeanSquaredError()(y_true, y_pred)
+    return MeanSquaredError().per_sample(y_true, ops.convert_to_tensor(y_pred))
 
 
 def mean_absolute_error(y_true, y_pred):
-    return MeanAbsoluteError()(y_true, y_pred)
+    return MeanAbsoluteError().per_sample(y_true, ops.convert_to_tensor(y_pred))
 
 
 mse = mean_squared_error

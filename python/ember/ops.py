@@ -131,7 +131,7 @@ def _float_out(dtype):
 
 
 # ---------------------------------------------------------------- elementwise
-def _binary(op, grad_fn=None, bool_out=False):
+def _binary(op, grad_fn=None, bool_out=False, float_out=False):
     def f(x1, x2):
         a, b = _operand(x1), _operand(x2)
         if type(a) is not type(b):
@@ -141,15 +141,16 @@ def _binary(op, grad_fn=None, bool_out=False):
             return Tensor(out, "bool")
         ta = x1 if isinstance(x1, Tensor) else None
         tb = x2 if isinstance(x2, Tensor) else None
+        dtype = None if float_out else _result_dtype(x1, x2)
         if grad_fn is None or (ta is None and tb is None):
-            return Tensor(out, _result_dtype(x1, x2))
+            return Tensor(out, dtype)
         sa, sb = _shape_of(a), _shape_of(b)
 
         def backward(dy, needs):
             ga, gb = grad_fn(dy, a, b, out, needs)
             return (_unbroadcast(ga, sa) if needs[0] and ga is not None else None,
                     _unbroadcast(gb, sb) if needs[1] and gb is not None else None)
-        return record(out, (ta, tb), backward, op, _result_dtype(x1, x2))
+        return record(out, (ta, tb), backward, op, dtype)
     f.__name__ = op
     return _op(f)
 
@@ -179,7 +180,7 @@ add = _binary("add", lambda dy, a, b, y, n: (dy, dy))
 subtract = _binary("subtract", lambda dy, a, b, y, n: (dy, K.unary(dy, "negative") if n[1] else None))
 multiply = _binary("multiply", lambda dy, a, b, y, n: (_mul(dy, b) if n[0] else None,
                                                        _mul(dy, a) if n[1] else None))
-divide = _binary("divide", lambda dy, a, b, y, n: (
+divide = _binary("divide", float_out=True, grad_fn=lambda dy, a, b, y, n: (
     K.binary(dy, b, "divide") if n[0] else None,
     K.unary(_mul(K.binary(dy, b, "divide"), y), "negative") if n[1] else None))
 true_divide = divide
@@ -208,7 +209,8 @@ arctan2 = _binary("arctan2", lambda dy, a, b, y, n: (
     _mul(dy, K.unary(K.binary(a, K.binary(_mul(a, a), _mul(b, b), "add"), "divide"), "negative"))
     if n[1] else None))
 floor_divide = _binary("floor_divide")
-mod = _binary("mod", lambda dy, a, b, y, n: (dy, None))
+mod = _binary("mod", lambda dy, a, b, y, n: (
+    dy, K.unary(_mul(dy, K.binary(a, b, "floor_divide")), "negative") if n[1] else None))
 equal = _binary("equal", bool_out=True)
 not_equal = _binary("not_equal", bool_out=True)
 greater = _binary("greater", bool_out=True)
@@ -219,16 +221,20 @@ logical_and = _binary("logical_and", bool_out=True)
 logical_or = _binary("logical_or", bool_out=True)
 
 
+_INT_PRESERVING = ("negative", "abs", "sign", "square", "floor", "ceil", "round")
+
+
 def _unary(op, grad_fn=None, bool_out=False):
     def f(x):
         x = _t(x)
         out = K.unary(x.value, op)
         if bool_out:
             return Tensor(out, "bool")
+        dtype = x._dtype if op in _INT_PRESERVING and x._dtype != "bool" else None
         if grad_fn is None:
-            return Tensor(out, x._dtype)
+            return Tensor(out, dtype)
         xv = x.value
-        return record(out, (x,), lambda dy, needs: (grad_fn(dy, xv, out),), op, x._dtype)
+        return record(out, (x,), lambda dy, needs: (grad_fn(dy, xv, out),), op, dtype)
     f.__name__ = op
     return _op(f)
 
@@ -343,7 +349,7 @@ def silu(x):
 swish = silu
 
 
-def _last_axis(x, axis, what):
+def _last_axis(x, axis):
     if axis not in (-1, x.ndim - 1):
         perm = list(range(x.ndim))
         a = _axes(axis, x.ndim)[0]
@@ -355,12 +361,13 @@ def _last_axis(x, axis, what):
 @_op
 def softmax(x, axis=-1):
     x = _t(x)
-    perm = _last_axis(x, axis, "softmax")
+    perm = _last_axis(x, axis)
     if perm is not None:
         return transpose(softmax(transpose(x, perm)), perm)
     xv = x.value
-    y = _core.softmax(xv)
-    return record(y, (x,), lambda dy, needs: (_core.softmax_backward(dy, xv),), "softmax")
+    y = record(_core.softmax(xv), (x,), lambda dy, needs: (_core.softmax_backward(dy, xv),), "softmax")
+    y._logits = x
+    return y
 
 
 @_op
@@ -398,14 +405,23 @@ def _reduce(op):
                 n = int(np.prod([in_shape[i] for i in axes])) if axes else 1
                 return (K.broadcast_to(K.binary(g, 1.0 / builtins.max(n, 1), "multiply"), list(in_shape)),)
             if op == "prod":
-                y = _reshape_raw(out, kept)
-                return (K.binary(_mul(g, y), xv, "divide"),)
+                # d/dx_i = product of the others, also where x_i == 0.
+                zero = K.binary(xv, 0.0, "equal")
+                safe = K.where(zero, 1.0, xv)
+                p_rest = K.reduce(safe, axes, "prod", True)
+                n_zero = K.reduce(zero, axes, "sum", True)
+                others = K.where(zero, K.where(K.binary(n_zero, 1.0, "equal"), p_rest, 0.0),
+                                 K.where(K.binary(n_zero, 0.0, "equal"), K.binary(p_rest, safe, "divide"), 0.0))
+                return (_mul(g, others),)
             # max / min: the gradient is shared among the tied extrema.
             y = _reshape_raw(out, kept)
             mask = K.binary(xv, y, "equal")
             count = K.reduce(mask, axes, "sum", True)
             return (_mul(mask, K.binary(g, count, "divide")),)
-        return record(out, (x,), backward, op, x._dtype if op in ("max", "min", "sum") else None)
+        dtype = x._dtype if op in ("max", "min", "sum", "prod") else None
+        if dtype == "bool" and op in ("sum", "prod"):
+            dtype = "int32"
+        return record(out, (x,), backward, op, dtype)
     f.__name__ = op
     return _op(f)
 
@@ -523,7 +539,15 @@ def transpose(x, axes=None):
 @_op
 def moveaxis(x, source, destination):
     x = _t(x)
-    return transpose(x, [int(i) for i in np.moveaxis(np.arange(x.ndim), source, destination)])
+    src = [int(a) % x.ndim for a in ([source] if isinstance(source, (int, np.integer)) else source)]
+    dst = [int(a) % x.ndim for a in ([destination] if isinstance(destination, (int, np.integer)) else destination)]
+    if len(src) != len(dst):
+        raise ValueError(f"moveaxis needs as many destinations as sources. Received: source={source!r}, "
+                         f"destination={destination!r}")
+    perm = [a for a in range(x.ndim) if a not in src]
+    for d, a in sorted(zip(dst, src)):
+        perm.insert(d, a)
+    return transpose(x, perm)
 
 
 @_op
@@ -687,8 +711,18 @@ def _index(x, key):
     """x[key] for ints, slices, None, Ellipsis and one integer (or boolean)
     array index."""
     x = _t(x)
+    if isinstance(key, Tensor) and key.dtype == "bool" or isinstance(key, np.ndarray) and key.dtype == bool:
+        mask = key.numpy() if isinstance(key, Tensor) else key
+        if mask.ndim > 1 or mask.ndim == x.ndim:
+            if mask.shape != x.shape[:mask.ndim]:
+                raise IndexError(f"A boolean mask must match the indexed dimensions {x.shape[:mask.ndim]}. "
+                                 f"Received: mask of shape {mask.shape}")
+            flat = reshape(x, (-1,) + x.shape[mask.ndim:])
+            return take(flat, np.flatnonzero(mask), axis=0)
     if not isinstance(key, tuple):
         key = (key,)
+    if builtins.any(isinstance(k, bool) for k in key):
+        raise IndexError("ember tensors do not take Python bools as indices.")
     key = tuple(k.numpy() if isinstance(k, Tensor) and k.ndim > 0 else k for k in key)
     n_real = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
     if n_real > x.ndim:
@@ -904,55 +938,92 @@ def _as_labels(y, sparse=False):
     return np.asarray(y) if sparse else np.asarray(y, np.float32)
 
 
-def _loss_node(loss, grad, y_pred, kind):
-    """A scalar loss tensor whose backward scales ``grad`` by the incoming
-    (scalar) gradient."""
-    def backward(dy, needs):
+def _loss_node(loss, grad_fn, y_pred, kind, logits=None):
+    """A scalar loss tensor. ``grad_fn(logits)`` gives the gradient with
+    respect to y_pred, or, when the engine fuses this loss with the softmax
+    that made y_pred (``logits=True``), with respect to the softmax's input."""
+    def backward(dy, needs, logits=False):
         s = float(np.asarray(dy))
-        return (grad if s == 1.0 else K.binary(grad, s, "multiply"),)
-    return record(np.asarray(loss, np.float32).reshape(()), (y_pred,), backward, kind)
+        g = grad_fn(logits)
+        return (g if s == 1.0 else K.binary(g, s, "multiply"),)
+    return record(np.asarray(loss, np.float32).reshape(()), (y_pred,), backward, kind,
+                  fuse="from_softmax" if logits is not None else None)
+
+
+def _cce_mean(target, output, from_logits=False, sparse=False):
+    """Mean categorical cross-entropy over the batch, one fused kernel. On
+    the output of a softmax its value comes from the logits (exact, as
+    Keras does), in training and in evaluation alike; the engine decides at
+    backward time whether the gradient skips the softmax."""
+    output = _t(output)
+    if sparse:
+        y = np.ascontiguousarray(_as_labels(target, sparse=True).reshape(-1), dtype=np.int64)
+    else:
+        y = _as_labels(target)
+    logits = None if from_logits else output._logits
+    if logits is not None:
+        if sparse:
+            loss, dlogits = _core.sparse_categorical_crossentropy(y, logits.value, True)
+        else:
+            loss, dlogits, _ = _core.softmax_crossentropy(y, logits.value)
+        probs = output.value
+
+        def grad(fused):
+            if fused:
+                return dlogits
+            if sparse:
+                return _core.sparse_categorical_crossentropy(y, probs, False)[1]
+            return _core.loss(y, probs, "categorical_crossentropy", False)[1]
+        return _loss_node(loss, grad, output, "cross_entropy", logits)
+    if sparse:
+        loss, g = _core.sparse_categorical_crossentropy(y, output.value, bool(from_logits))
+    else:
+        loss, g = _core.loss(y, output.value, "categorical_crossentropy", bool(from_logits))
+    return _loss_node(loss, lambda fused: g, output, "cross_entropy")
+
+
+def _elementwise_loss_mean(kind, target, output, from_logits=False):
+    output = _t(output)
+    loss, g = _core.loss(_as_labels(target), output.value, kind, bool(from_logits))
+    return _loss_node(loss, lambda fused: g, output, kind)
+
+
+_EPSILON = 1e-7
 
 
 @_op
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    """Mean over the batch. On probabilities that a softmax op produced, the
-    fused softmax + cross-entropy kernel runs on its logits (exact, and one
-    pass): the engine decides this from the graph."""
+    """Per-sample categorical cross-entropy (Keras's ``keras.ops``): shape of
+    output without the class axis. Probabilities are scaled to sum to one and
+    clipped to [1e-7, 1 - 1e-7]; on a softmax's output the logits are used."""
     output = _t(output)
-    y = _as_labels(target)
-    node = output._node
-    if not from_logits and node is not None and node.kind == "softmax" and node.inputs[0] is not None:
-        logits = node.inputs[0]
-        loss, dlogits, _ = _core.softmax_crossentropy(y, logits.value)
-        return _loss_node(loss, dlogits, logits, "softmax_crossentropy")
-    loss, g = _core.loss(y, output.value, "categorical_crossentropy", bool(from_logits))
-    return _loss_node(loss, g, output, "categorical_crossentropy")
+    y = convert_to_tensor(target, "float32")
+    logits = output._logits if not from_logits else output
+    if logits is not None:
+        return negative(sum(multiply(y, log_softmax(logits, axis=axis)), axis=axis))
+    p = divide(output, sum(output, axis=axis, keepdims=True))
+    return negative(sum(multiply(y, log(clip(p, _EPSILON, 1 - _EPSILON))), axis=axis))
 
 
 @_op
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     output = _t(output)
-    y = np.ascontiguousarray(_as_labels(target, sparse=True).reshape(-1), dtype=np.int64)
-    node = output._node
-    if not from_logits and node is not None and node.kind == "softmax" and node.inputs[0] is not None:
-        logits = node.inputs[0]
-        loss, dlogits = _core.sparse_categorical_crossentropy(y, logits.value, True)
-        return _loss_node(loss, dlogits, logits, "sparse_softmax_crossentropy")
-    loss, g = _core.sparse_categorical_crossentropy(y, output.value, bool(from_logits))
-    return _loss_node(loss, g, output, "sparse_categorical_crossentropy")
+    labels = np.asarray(_as_labels(target, sparse=True)).astype(np.int64)
+    return categorical_crossentropy(one_hot(labels.reshape(output.shape[:-1]), output.shape[-1]), output,
+                                    from_logits, axis)
 
 
 @_op
 def binary_crossentropy(target, output, from_logits=False):
+    """Per-sample binary cross-entropy: the mean over the last axis."""
     output = _t(output)
-    loss, g = _core.loss(_as_labels(target), output.value, "binary_crossentropy", bool(from_logits))
-    return _loss_node(loss, g, output, "binary_crossentropy")
-
-
-def mean_squared_error_fused(target, output):
-    output = _t(output)
-    loss, g = _core.loss(_as_labels(target), output.value, "mean_squared_error", False)
-    return _loss_node(loss, g, output, "mean_squared_error")
+    y = convert_to_tensor(target, "float32")
+    if from_logits:
+        elem = add(subtract(relu(output), multiply(output, y)), log1p(exp(negative(abs(output)))))
+    else:
+        p = clip(output, _EPSILON, 1 - _EPSILON)
+        elem = negative(add(multiply(y, log(p)), multiply(subtract(1.0, y), log(subtract(1.0, p)))))
+    return mean(elem, axis=-1)
 
 
 def dense(x, kernel, bias=None, relu=False):

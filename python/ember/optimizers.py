@@ -50,6 +50,7 @@ class Optimizer:
             if tuple(grad.shape) != var.shape:
                 raise ValueError(f"Gradient for '{var.path}' has shape {tuple(grad.shape)}; expected {var.shape}")
             self._update(var.value, grad, self._slots_for(var))
+            var._version += 1
 
     def apply(self, grads, trainable_variables=None):
         """Keras 3's form: ``apply(grads, variables)``."""

@@ -126,21 +126,16 @@ class Node:
         self.outputs = outputs  # the output structure
         self.flat_outputs = flatten(outputs)
 
-    @property
-    def parents(self):
-        return [t._keras_history[0]._inbound_nodes[t._keras_history[1]] for t in self.inputs]
-
 
 _training_context = [False]
 
 
-def _call_signature(cls):
-    """Which optional arguments a class's ``call`` takes (cached)."""
-    sig = cls.__dict__.get("_ember_call_sig")
+def _takes_training(cls):
+    """Whether a class's ``call`` takes a ``training`` argument (cached)."""
+    sig = cls.__dict__.get("_ember_takes_training")
     if sig is None:
-        params = inspect.signature(cls.call).parameters
-        sig = ("training" in params, "mask" in params)
-        cls._ember_call_sig = sig
+        sig = "training" in inspect.signature(cls.call).parameters
+        cls._ember_takes_training = sig
     return sig
 
 
@@ -159,7 +154,6 @@ class Layer:
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments: {sorted(kwargs)}")
         if dtype not in (None, "float32", np.float32) and not (isinstance(dtype, dict) or hasattr(dtype, "name")):
             raise ValueError(f"ember computes in float32. Received: dtype={dtype!r}")
-        object.__setattr__(self, "_tracked_layers", [])
         object.__setattr__(self, "_weights", [])
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Argument `name` must be a string. Received: {name!r}")
@@ -178,28 +172,28 @@ class Layer:
 
     # ----- attribute tracking
     def __setattr__(self, name, value):
-        tracked = self.__dict__.get("_tracked_layers")
-        if tracked is not None:
-            if isinstance(value, Layer) and value is not self:
-                if all(value is not l for l in tracked):
-                    tracked.append(value)
-            elif isinstance(value, (list, tuple)):
-                for v in value:
-                    if isinstance(v, Layer) and all(v is not l for l in tracked):
-                        tracked.append(v)
-            elif isinstance(value, dict):
-                for v in value.values():
-                    if isinstance(v, Layer) and all(v is not l for l in tracked):
-                        tracked.append(v)
-            elif isinstance(value, Variable):
-                if all(value is not w for w in self._weights):
-                    self._weights.append(value)
+        weights = self.__dict__.get("_weights")
+        if weights is not None and isinstance(value, Variable) and all(value is not w for w in weights):
+            weights.append(value)
         object.__setattr__(self, name, value)
 
     @property
+    def _tracked_layers(self):
+        """The sublayers held in attributes (directly, or in lists, tuples and
+        dicts, also ones appended after assignment), in assignment order."""
+        out, seen = [], {id(self)}
+        for value in self.__dict__.values():
+            items = value if isinstance(value, (list, tuple)) else (
+                value.values() if isinstance(value, dict) else (value,))
+            for v in items:
+                if isinstance(v, Layer) and id(v) not in seen:
+                    seen.add(id(v))
+                    out.append(v)
+        return out
+
+    @property
     def _layers(self):
-        """The sublayers this layer tracks (attributes), in assignment order."""
-        return list(self._tracked_layers)
+        return self._tracked_layers
 
     # ----- weights
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, autocast=True,
@@ -238,12 +232,15 @@ class Layer:
     @trainable.setter
     def trainable(self, value):
         self._trainable = bool(value)
-        for layer in self._tracked_layers:
+        for layer in self._sublayers_for_weights():
             layer.trainable = value
 
     def _all_weights(self):
+        # As Keras: this layer's trainable weights, its non-trainable ones,
+        # then each sublayer's.
         seen, out = set(), []
-        for w in self._weights:
+        own = [w for w in self._weights if w.trainable] + [w for w in self._weights if not w.trainable]
+        for w in own:
             if id(w) not in seen:
                 seen.add(id(w))
                 out.append(w)
@@ -269,7 +266,7 @@ class Layer:
     def trainable_weights(self):
         if not self.trainable:
             return []
-        out = [w for w in self._weights if w.trainable]
+        out = [w for w in self._weights if w.trainable]  # noqa: the sublayers follow
         seen = {id(w) for w in self._weights}
         for layer in self._sublayers_for_weights():
             for w in layer.trainable_weights:
@@ -377,7 +374,7 @@ class Layer:
             args = (map_structure(lambda v: v if isinstance(v, Tensor) or v is None
                                   or isinstance(v, (bool, str)) else convert_to_tensor(v), args[0]),) + args[1:]
         self._maybe_build(args)
-        takes_training, _ = _call_signature(type(self))
+        takes_training = _takes_training(type(self))
         training = kwargs.get("training")
         if training is None:
             training = _training_context[-1]
@@ -402,8 +399,7 @@ class Layer:
         built = self._build_shape
         if not self._weights or built is None or not isinstance(built, tuple) or not isinstance(shapes, tuple):
             return
-        if len(built) != len(shapes) or (built[-1] is not None and shapes[-1] is not None
-                                         and built[-1] != shapes[-1]):
+        if built and shapes and built[-1] is not None and shapes[-1] is not None and built[-1] != shapes[-1]:
             raise ValueError(f"Layer '{self.name}' expects input {_shape_str(built)}; "
                              f"received {_shape_str(shapes)}")
 

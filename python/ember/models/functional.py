@@ -74,8 +74,6 @@ class Graph:
                 if state.get(id(parent)) == 2:
                     depth[id(parent)] = max(d + 1, depth.get(id(parent), 0))
         self.nodes = [n for n in order if not isinstance(n.layer, InputLayer)]
-        reached = {id(t) for n in self.nodes for t in n.inputs} | {id(t) for t in self.outputs}
-        self.unused_inputs = [t for t in self.inputs if id(t) not in reached]
         layers, seen = [], set()
         for node in self.nodes:
             if id(node.layer) not in seen:

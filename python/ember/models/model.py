@@ -221,7 +221,9 @@ class Model(Layer):
                 rows.append((node.layer, shapes[0] if len(shapes) == 1 else shapes, parents))
         else:
             for layer in self._tracked_layers:
-                rows.append((layer, getattr(layer, "_summary_shape", "?"), []))
+                # A subclassed model's layers show their shapes once called symbolically.
+                shape = layer._inbound_nodes[0].flat_outputs[0].shape if layer._inbound_nodes else "?"
+                rows.append((layer, shape, []))
         return rows
 
     def summary(self, line_length=None, print_fn=None, **kwargs):
@@ -298,15 +300,36 @@ class Model(Layer):
         return [shape] if shape is not None else [None]
 
     def _metric_objects(self):
+        """The compiled metrics; ``_metric_outputs`` pairs each with the
+        index of the output it scores. For several outputs, metrics are given
+        per output (a dict by name or a list of lists), named
+        '<output>_<metric>' as Keras does."""
         if self._compile_metrics is None:
             specs = self._metric_specs
-            out_shapes = self._output_shape_list()
-            loss0 = self._loss_fns[0] if isinstance(self._loss_fns, list) else (
-                None if isinstance(self._loss_fns, dict) else self._loss_fns)
-            if isinstance(specs, dict) or (isinstance(specs, (list, tuple)) and len(out_shapes) > 1
-                                           and specs and isinstance(specs[0], (list, tuple))):
-                raise ValueError("ember supports compile(metrics=[...]) for single-output models only.")
-            self._compile_metrics = [metrics_module.get(m, loss0, out_shapes[0]) for m in specs]
+            names = self._output_names()
+            shapes = self._output_shape_list()
+            fns = self._per_output(self._loss_fns, "loss") if self._loss_fns is not None else [None] * len(names)
+            if len(names) == 1:
+                per_output = [specs if isinstance(specs, (list, tuple)) else [specs]]
+                if isinstance(specs, dict):
+                    per_output = [self._per_output(specs, "metrics", [])[0]]
+            elif isinstance(specs, dict) or (specs and all(isinstance(m, (list, tuple)) or m is None for m in specs)):
+                per_output = self._per_output(specs, "metrics", [])
+            elif specs:
+                raise ValueError(f"The model has {len(names)} outputs {names}: give `metrics` per output, as a "
+                                 "dict by output name or a list of lists. Received: "
+                                 f"{specs!r}"[:300])
+            else:
+                per_output = [[] for _ in names]
+            pairs = []
+            for index, (ms, fn, shape) in enumerate(zip(per_output, fns, shapes)):
+                for spec in ([ms] if isinstance(ms, str) else list(ms or [])):
+                    m = metrics_module.get(spec, fn, shape)
+                    if len(names) > 1:
+                        m.name = f"{names[index]}_{m.name}"
+                    pairs.append((index, m))
+            self._metric_outputs = pairs
+            self._compile_metrics = [m for _, m in pairs]
         return self._compile_metrics
 
     @property
@@ -338,42 +361,73 @@ class Model(Layer):
                              "or override compute_loss / train_step.")
         return total
 
+    def _output_names(self):
+        """Output names, in the order of the flattened outputs: a dict's keys
+        for dict outputs, else the output layers' names."""
+        if self._graph is None:
+            return ["output"]
+        if isinstance(self._graph.outputs_struct, dict):
+            return sorted(self._graph.outputs_struct)
+        return [t.name for t in self._graph.outputs]
+
+    def _per_output(self, spec, what, default=None):
+        """A compile() argument (one value, a list, or a dict by output name)
+        as one entry per output."""
+        names = self._output_names()
+        if isinstance(spec, dict):
+            unknown = sorted(set(spec) - set(names))
+            if unknown:
+                raise ValueError(f"`{what}` names outputs {unknown} that the model does not have. "
+                                 f"Expected some of {names}")
+            return [spec.get(n, default) for n in names]
+        if isinstance(spec, (list, tuple)):
+            if len(spec) != len(names):
+                raise ValueError(f"The model has {len(names)} outputs {names}; `{what}` has {len(spec)} entries.")
+            return list(spec)
+        return [spec] * len(names)
+
+    def _targets_per_output(self, y):
+        names = self._output_names()
+        if isinstance(y, dict):
+            missing = [n for n in names if n not in y]
+            if missing and len(names) > 1:
+                raise ValueError(f"The targets lack the outputs {missing}. Received keys: {sorted(y)}")
+            return [y.get(n) for n in names]
+        ys = flatten(y) if isinstance(y, (list, tuple)) else [y]
+        if len(ys) != len(names):
+            raise ValueError(f"The model has {len(names)} outputs {names}. Received: {len(ys)} targets")
+        return ys
+
     def _compiled_loss(self, y, y_pred, sample_weight=None):
         fns = self._loss_fns
         if fns is None:
             return None
-        if isinstance(fns, losses_module.Loss) or callable(fns) and not isinstance(fns, (list, dict)):
-            return _apply_loss(fns, y, y_pred, sample_weight)
-        preds = y_pred if isinstance(fns, dict) else flatten(y_pred)
-        if isinstance(fns, dict):
-            names = [t.name for t in self._graph.outputs] if self._graph is not None else list(fns)
-            preds = dict(zip(names, flatten(y_pred))) if not isinstance(y_pred, dict) else y_pred
-            ys = y if isinstance(y, dict) else dict(zip(names, flatten(y)))
-            pairs = [(fns[k], ys[k], preds[k], k) for k in names if k in fns]
-        else:
-            ys = flatten(y)
-            if len(fns) != len(preds) or len(ys) != len(preds):
-                raise ValueError(f"The model has {len(preds)} outputs; compile received {len(fns)} losses "
-                                 f"and fit {len(ys)} targets.")
-            pairs = [(f, t, p, i) for i, (f, t, p) in enumerate(zip(fns, ys, preds))]
-        weights = self._loss_weights
+        preds = flatten(y_pred)
+        if len(preds) == 1 and not isinstance(fns, (list, dict)):
+            return _apply_loss(fns, y, y_pred if not isinstance(y_pred, (list, tuple, dict)) else preds[0],
+                               sample_weight)
+        fn_list = self._per_output(fns, "loss")
+        weights = self._per_output(self._loss_weights, "loss_weights", 1.0) if self._loss_weights is not None \
+            else [1.0] * len(fn_list)
+        ys = self._targets_per_output(y)
         total = None
         from .. import ops
-        for fn, t, p, key in pairs:
+        for fn, t, p, w in zip(fn_list, ys, preds, weights):
+            if fn is None:
+                continue
             value = _apply_loss(fn, t, p, sample_weight)
-            if weights is not None:
-                w = weights[key] if isinstance(weights, dict) else weights[key if isinstance(key, int) else 0]
+            if w != 1.0:
                 value = ops.multiply(value, float(w))
             total = value if total is None else ops.add(total, value)
         return total
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        ms = self._metric_objects()
-        if ms:
-            yt = _to_array(flatten(y)[0])
-            yp = _to_array(flatten(y_pred)[0])
-            for m in ms:
-                m.update_state(yt, yp, sample_weight=sample_weight)
+        pairs = self._metric_objects()
+        if pairs:
+            ys = self._targets_per_output(y)
+            preds = flatten(y_pred)
+            for index, m in self._metric_outputs:
+                m.update_state(_to_array(ys[index]), _to_array(preds[index]), sample_weight=sample_weight)
         return self.get_metrics_result()
 
     def get_metrics_result(self):
@@ -471,19 +525,13 @@ class Model(Layer):
                                  f"{tuple(arr.shape)}{hint}")
             return np.ascontiguousarray(arr, dtype=np.float32)
 
-        if isinstance(fns, list):
-            if isinstance(y, dict) and self._graph is not None:
-                y = [y[t.name] for t in self._graph.outputs]
-            ys = flatten(y) if not isinstance(y, dict) else [y[k] for k in sorted(y)]
-            if len(ys) != len(fns):
-                raise ValueError(f"The model has {len(fns)} outputs. Received: {len(ys)} targets")
-            return [check(a, f, s) for a, f, s in zip(ys, fns, shapes)]
-        if isinstance(fns, dict):
-            names = [t.name for t in self._graph.outputs]
-            if not isinstance(y, dict):
-                y = dict(zip(names, flatten(y)))
-            return {k: check(y[k], fns.get(k), s) for k, s in zip(names, shapes) if k in y}
-        return check(y, fns, shapes[0])
+        names = self._output_names()
+        if len(names) > 1 or isinstance(fns, (list, dict)):
+            fn_list = self._per_output(fns, "loss") if fns is not None else [None] * len(names)
+            ys = self._targets_per_output(y)
+            checked = [None if a is None else check(a, f, sh) for a, f, sh in zip(ys, fn_list, shapes)]
+            return dict(zip(names, checked)) if isinstance(y, dict) else checked
+        return check(flatten(y)[0] if isinstance(y, (list, tuple)) else y, fns, shapes[0])
 
     @staticmethod
     def _check_batch_size(batch_size):
@@ -721,7 +769,7 @@ class Model(Layer):
         if self.compiled:
             header["compile"] = {"optimizer": optimizers.serialize(self.optimizer),
                                  "loss": losses_module.serialize(self._loss_fns),
-                                 "metrics": [m if isinstance(m, str) else m.name for m in self._metric_specs],
+                                 "metrics": map_structure(lambda m: m if isinstance(m, str) else m.name, self._metric_specs),
                                  "iterations": self.optimizer.iterations}
             arrays += self.optimizer.get_state(self.trainable_weights)
         saving.write_file(filepath, header, arrays)
@@ -866,10 +914,8 @@ def _functional_from_config(config, custom_objects=None):
                 args = deref(node["args"])
                 kwargs = deref(node["kwargs"])
                 out = layer(*args, **kwargs)
-                index = len(layer._inbound_nodes) - 1
                 for j, t in enumerate(flatten(out)):
                     tensors[(entry["name"], node["node_index"], j)] = t
-                    tensors[(entry["name"], index, j)] = t
                 progress = True
             else:
                 rest.append((entry, node))

@@ -31,8 +31,6 @@ class Sequential(Model):
             if not self._layers_list and self._input_layer is None and layer._declared_input_shape is not None:
                 self._input_layer = Input(shape=layer._declared_input_shape)._keras_history[0]
             self._layers_list.append(layer)
-            if layer not in self._tracked_layers:
-                self._tracked_layers.append(layer)
         self._graph = None
         self.built = False
         if rebuild and self._input_layer is not None:
@@ -42,7 +40,6 @@ class Sequential(Model):
         if not self._layers_list:
             raise ValueError("There are no layers to pop.")
         layer = self._layers_list.pop()
-        self._tracked_layers.remove(layer)
         self._graph = None
         self.built = False
         if rebuild and self._input_layer is not None:
@@ -66,6 +63,14 @@ class Sequential(Model):
             raise ValueError("The model's input shape is unknown: give the first layer `input_shape=`, "
                              "start with Input(shape=...), or call build((None, ...)).")
         self._build_graph()
+
+    def _maybe_build(self, args):
+        # Called on data before its input shape was known: build the graph
+        # from the data's shape, as Keras does.
+        if not self.built and args and not isinstance(args[0], KerasTensor) and hasattr(args[0], "shape"):
+            self.build((None,) + tuple(args[0].shape[1:]))
+        elif not self.built:
+            Model._maybe_build(self, args)
 
     def _build_graph(self):
         x = self._input_layer.output
