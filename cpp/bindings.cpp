@@ -148,7 +148,7 @@ py::object dense(py::handle x_, py::handle k_, py::handle b_, bool relu) {
     return y.obj;
 }
 
-py::tuple dense_backward_py(py::handle dy_, py::handle x_, py::handle k_, bool use_bias) {
+py::tuple dense_backward_py(py::handle dy_, py::handle x_, py::handle k_, bool use_bias, bool need_dx) {
     In dy = input(dy_, "dy"), x = input(x_, "x"), k = input(k_, "kernel");
     DenseDims d = dense_dims(x, k);
     const Device dev = device_of({&dy, &x, &k});
@@ -157,14 +157,17 @@ py::tuple dense_backward_py(py::handle dy_, py::handle x_, py::handle k_, bool u
     if (dy.t.shape != yshape)
         value_error("Argument `dy` must have the output's shape " + Tensor{nullptr, yshape}.shape_str() +
                     ". Received: " + dy.t.shape_str());
-    Out dx = output(x.t.shape, dev), dk = output(k.t.shape, dev);
+    // The input gradient of a first layer is never used: need_dx=False skips its GEMM.
+    std::vector<int64_t> dx_shape = x.t.shape;
+    if (!need_dx) dx_shape.assign(1, 0);
+    Out dx = output(dx_shape, dev), dk = output(k.t.shape, dev);
     Out db = output({use_bias ? d.O : 0}, dev);
     {
         py::gil_scoped_release nogil;
-        EMBER_ON(dev, dense_backward(dx.p, dk.p, use_bias ? db.p : nullptr, dy.t.data, x.t.data,
-                                     k.t.data, d.N, d.I, d.O));
+        EMBER_ON(dev, dense_backward(need_dx ? dx.p : nullptr, dk.p, use_bias ? db.p : nullptr, dy.t.data,
+                                     x.t.data, k.t.data, d.N, d.I, d.O));
     }
-    return py::make_tuple(dx.obj, dk.obj, none_or(use_bias, db));
+    return py::make_tuple(none_or(need_dx, dx), dk.obj, none_or(use_bias, db));
 }
 
 // ---------------------------------------------------------------- Conv2D
@@ -709,7 +712,8 @@ PYBIND11_MODULE(_core, m) {
           "beta"_a = 0.0, "c"_a = py::none());
 
     m.def("dense", &dense, "x"_a, "kernel"_a, "bias"_a = py::none(), "relu"_a = false);
-    m.def("dense_backward", &dense_backward_py, "dy"_a, "x"_a, "kernel"_a, "use_bias"_a = true);
+    m.def("dense_backward", &dense_backward_py, "dy"_a, "x"_a, "kernel"_a, "use_bias"_a = true,
+          "need_dx"_a = true);
 
     m.def("conv2d", [](py::handle x, py::handle k, py::handle b, py::handle s, const std::string& p,
                        py::handle d, bool relu) { return conv2d(x, k, b, s, p, d, relu, false); },

@@ -430,3 +430,11 @@ def test_max_pool_backward_with_relu_input_equals_masking(rng):
     fused = _core.max_pool2d_backward(dy, y, (2, 2), None, "valid", relu_input=True)
     plain = kernels.max_pool2d_backward(dy, y) * (y > 0)
     assert np.array_equal(fused, plain)
+
+
+def test_dense_backward_can_skip_the_input_gradient(rng):
+    dy, x, k = rand(rng, 9, 5), rand(rng, 9, 7), rand(rng, 7, 5)
+    full = _core.dense_backward(dy, x, k, True, True)
+    skipped = _core.dense_backward(dy, x, k, True, False)
+    assert skipped[0] is None
+    assert skipped[1].tobytes() == full[1].tobytes() and skipped[2].tobytes() == full[2].tobytes()

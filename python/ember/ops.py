@@ -1034,8 +1034,7 @@ def dense(x, kernel, bias=None, relu=False):
 
     def backward(dy, needs, premasked=False):
         dpre = _core.relu_grad_from_output(dy, y) if relu and not premasked else dy
-        dx, dk, db = _core.dense_backward(dpre, xv, kv, bias is not None)
-        return dx, dk, db
+        return _core.dense_backward(dpre, xv, kv, bias is not None, bool(needs[0]))
     return record(y, (x, kernel, bias), backward, "dense", fuse="relu_output" if relu else None)
 
 
