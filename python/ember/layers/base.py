@@ -128,6 +128,20 @@ class Node:
 
 
 _training_context = [False]
+_outer_calls = [0]  # how many outermost layer calls have begun
+
+
+def _any_symbolic(values):
+    for v in values:
+        if isinstance(v, KerasTensor):
+            return True
+        if isinstance(v, (list, tuple)):
+            if _any_symbolic(v):
+                return True
+        elif isinstance(v, dict):
+            if _any_symbolic(v.values()):
+                return True
+    return False
 
 
 def _takes_training(cls):
@@ -163,6 +177,7 @@ class Layer:
         self._inbound_nodes = []
         self._build_shape = None
         self._losses = []
+        self._losses_call = 0  # the outermost call that added them
         self._regularized = []  # (weight, regularizer): their losses are computed afresh
         if batch_input_shape is not None:
             input_shape = tuple(batch_input_shape)[1:]
@@ -310,8 +325,12 @@ class Layer:
 
     # ----- losses added during call (regularisation and the like)
     def add_loss(self, loss):
-        """Adds a scalar tensor to the model's loss; collected afresh at each
-        outermost call, as Keras does."""
+        """Adds a scalar tensor to the model's loss. Losses are collected
+        afresh at each outermost call, as Keras does: the first add_loss of a
+        new outermost call drops the ones of the previous call."""
+        if self._losses_call != _outer_calls[0]:
+            self._losses = []
+            self._losses_call = _outer_calls[0]
         self._losses.append(loss)
 
     @property
@@ -322,11 +341,6 @@ class Layer:
         for layer in self._sublayers_for_weights():
             out.extend(layer.losses)
         return out
-
-    def _clear_losses(self):
-        self._losses = []
-        for layer in self._sublayers_for_weights():
-            layer._clear_losses()
 
     # ----- the tensors of a layer called once on symbolic tensors
     def _single_node(self, what):
@@ -368,9 +382,9 @@ class Layer:
 
     # ----- calls
     def __call__(self, *args, **kwargs):
-        if any(isinstance(t, KerasTensor) for t in flatten((args, kwargs))):
+        if _any_symbolic(args) or (kwargs and _any_symbolic(kwargs.values())):
             return self._symbolic_call(args, kwargs)
-        if args:
+        if args and not isinstance(args[0], Tensor):
             args = (map_structure(lambda v: v if isinstance(v, Tensor) or v is None
                                   or isinstance(v, (bool, str)) else convert_to_tensor(v), args[0]),) + args[1:]
         self._maybe_build(args)
@@ -383,7 +397,7 @@ class Layer:
         else:
             kwargs.pop("training", None)
         if len(_training_context) == 1:
-            self._clear_losses()
+            _outer_calls[0] += 1
         _training_context.append(bool(training))
         try:
             return self.call(*args, **kwargs)
