@@ -339,3 +339,14 @@ def test_op_semantics_found_in_review():
     check_grads(lambda t: ops.prod(t), np.array([0.0, 2.0, 0.0], np.float32))
     check_grads(lambda a, b: ops.mod(a, b), np.array([5.3, -2.2, 7.9], np.float32),
                 np.array([2.0, 1.5, 3.1], np.float32))
+
+
+def test_convert_to_tensor_of_a_variable_is_a_snapshot_with_gradients():
+    w = ember.Variable(np.array([1.0, 2.0], np.float32))
+    with ember.GradientTape() as tape:
+        t = ops.convert_to_tensor(w)
+        loss = ops.sum(t * t)
+    w.assign([10.0, 20.0])
+    np.testing.assert_array_equal(t.numpy(), [1.0, 2.0])
+    # The gradient uses the snapshot's values, as TensorFlow's does.
+    np.testing.assert_array_equal(tape.gradient(loss, w).numpy(), [2.0, 4.0])

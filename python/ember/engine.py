@@ -181,6 +181,11 @@ def is_tensor(x):
 def convert_to_tensor(x, dtype=None):
     """A Tensor from a Tensor, NumPy array, list or number (float32 unless
     ``dtype`` or the data says int/bool)."""
+    if isinstance(x, Variable):
+        # As TensorFlow: a snapshot of the variable's value (later updates do
+        # not change it), through which gradients still reach the variable.
+        x = record(K.broadcast_to(x.value, list(x.shape)), (x,), lambda dy, needs: (dy,), "read_variable",
+                   reads_inputs=False)
     if isinstance(x, Tensor):
         if dtype is not None and dtype != x.dtype:
             from . import ops
@@ -225,15 +230,17 @@ def _watched_by(tape, t):
     return id(t) in tape._watched or (tape._auto and isinstance(t, Variable) and t.trainable)
 
 
-def record(out_value, inputs, backward, kind, dtype=None, fuse=None):
+def record(out_value, inputs, backward, kind, dtype=None, fuse=None, reads_inputs=True):
     """Wraps an op's result as a Tensor and attaches the node that computed
-    it for each recording tape that watches one of its inputs."""
+    it for each recording tape that watches one of its inputs.
+    ``reads_inputs=False`` says the backward does not read the inputs'
+    values, so variables may change before it runs."""
     node = None
     if _tapes and backward is not None:
         tapes = tuple(tape._serial for tape in _tapes
                       if any(t is not None and _watched_by(tape, t) for t in inputs))
         if tapes:
-            versions = tuple(t._version if isinstance(t, Variable) else None for t in inputs)
+            versions = tuple(t._version if reads_inputs and isinstance(t, Variable) else None for t in inputs)
             node = Node(inputs, backward, kind, fuse, tapes, versions)
     return Tensor(out_value, dtype, node)
 
