@@ -446,3 +446,28 @@ def test_scalar_custom_loss_with_sample_weight_and_sequential_built_by_a_call(tm
     np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
     per_sample = ember.losses.mean_squared_error(x[:, :2], model.predict(x, verbose=0))
     assert per_sample.shape == (4,)
+
+
+def test_merging_layers_against_numpy():
+    rng = np.random.default_rng(4)
+    a, b, c = rand(rng, 3, 4), rand(rng, 3, 4), rand(rng, 3, 4)
+    cases = {layers.Add: a + b + c, layers.Multiply: a * b * c, layers.Maximum: np.maximum(np.maximum(a, b), c),
+             layers.Minimum: np.minimum(np.minimum(a, b), c), layers.Average: (a + b + c) / 3}
+    for cls, want in cases.items():
+        np.testing.assert_allclose(np.asarray(cls()([a, b, c])), want, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(layers.Subtract()([a, b])), a - b, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(layers.Concatenate(axis=0)([a, b])), np.concatenate([a, b]), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(layers.Dot(axes=1)([a, b])), np.sum(a * b, axis=1, keepdims=True),
+                               rtol=1e-5)
+    x, y = rand(rng, 2, 3, 5), rand(rng, 2, 4, 5)
+    np.testing.assert_allclose(np.asarray(layers.Dot(axes=(2, 2))([x, y])), np.einsum("bik,bjk->bij", x, y),
+                               rtol=1e-5, atol=1e-6)
+    x2 = rand(rng, 2, 5, 3)
+    np.testing.assert_allclose(np.asarray(layers.Dot(axes=(1, 2))([x2, y])), np.einsum("bki,bjk->bij", x2, y),
+                               rtol=1e-5, atol=1e-6)
+    n = np.asarray(layers.Dot(axes=1, normalize=True)([a, b]))
+    cos = np.sum(a * b, 1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    np.testing.assert_allclose(n.ravel(), cos, rtol=1e-5)
+    # Symbolic shapes agree with the eager results.
+    sa, sy = ember.Input(shape=(5, 3)), ember.Input(shape=(4, 5))
+    assert layers.Dot(axes=(1, 2))([sa, sy]).shape == (None, 3, 4)
