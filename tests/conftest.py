@@ -4,6 +4,14 @@ import pytest
 import ember
 
 
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same ember seed (initial weights, shuffles,
+    dropout), so a run's outcome does not depend on the order or the number
+    of the tests before it."""
+    ember.set_random_seed(20261127)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
