@@ -15,6 +15,13 @@ from ember.utils import to_categorical  # noqa: E402
 kl = keras.layers
 
 
+@pytest.fixture(autouse=True)
+def _keras_seed():
+    """Keras's initial weights are seeded too, so each run compares the same
+    models."""
+    keras.utils.set_random_seed(0)
+
+
 def _both(build):
     return build(kl, keras.Sequential, keras.Input), build(el, em.Sequential, lambda s: el.Input(shape=s))
 
@@ -92,10 +99,13 @@ def _functional(lib):
     return lib.Model([inputs, a], out)
 
 
-def test_functional_model_with_a_custom_layer_matches_keras():
+@pytest.mark.parametrize("optimizer,atol", [("sgd", 1e-5), ("adam", 2e-3)])
+def test_functional_model_with_a_custom_layer_matches_keras(optimizer, atol):
     """A two-input functional model with a residual branch, a custom layer and
     a shared layer: Keras's weights give ember the same predictions, and three
-    Adam steps give the same weights."""
+    training steps give the same losses and weights. With Adam a weight whose
+    gradient is near zero moves by about +-learning_rate whatever its sign's
+    rounding, hence its looser bound (2 steps of lr = 1e-3)."""
     import ember
     k, e = _functional(keras), _functional(ember)
     assert [tuple(w.shape) for w in k.weights] == [w.shape for w in e.weights]
@@ -105,9 +115,9 @@ def test_functional_model_with_a_custom_layer_matches_keras():
     y = to_categorical(rng.integers(0, 3, 32), 3)
     np.testing.assert_allclose(e.predict(x, verbose=0), np.asarray(k.predict(x, verbose=0)), atol=1e-5)
     for m in (k, e):
-        m.compile(optimizer="adam", loss="categorical_crossentropy")
+        m.compile(optimizer=optimizer, loss="categorical_crossentropy")
     for _ in range(3):
         lk, le = float(k.train_on_batch(x, y)), e.train_on_batch(x, y)
         assert le == pytest.approx(lk, rel=1e-5)
     for a, b in zip(k.get_weights(), e.get_weights()):
-        np.testing.assert_allclose(b, a, atol=1e-5)
+        np.testing.assert_allclose(b, a, atol=atol)
