@@ -51,6 +51,18 @@ def test_keras_weights_give_the_same_predictions():
     np.testing.assert_allclose(e.predict(x, verbose=0), np.asarray(k.predict(x, verbose=0)), atol=1e-5)
 
 
+def _train_alike(k, e, x, y, optimizer, atol):
+    """Three training steps in Keras and in ember: the same losses, then the
+    same weights within atol."""
+    for m in (k, e):
+        m.compile(optimizer=optimizer, loss="categorical_crossentropy")
+    for _ in range(3):
+        lk, le = float(k.train_on_batch(x, y)), e.train_on_batch(x, y)
+        assert le == pytest.approx(lk, rel=1e-5)
+    for a, b in zip(k.get_weights(), e.get_weights()):
+        np.testing.assert_allclose(b, a, atol=atol)
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_training_steps_match_keras(optimizer):
     k, e = _both(_small)
@@ -58,13 +70,7 @@ def test_training_steps_match_keras(optimizer):
     rng = np.random.default_rng(1)
     x = rng.random((64, 12, 12, 1), dtype=np.float32)
     y = to_categorical(rng.integers(0, 10, 64), 10)
-    for m in (k, e):
-        m.compile(optimizer=optimizer, loss="categorical_crossentropy")
-    for _ in range(3):
-        lk, le = float(k.train_on_batch(x, y)), e.train_on_batch(x, y)
-        assert le == pytest.approx(lk, rel=1e-5)
-    for a, b in zip(k.get_weights(), e.get_weights()):
-        np.testing.assert_allclose(b, a, atol=1e-6)
+    _train_alike(k, e, x, y, optimizer, atol=1e-6)
 
 
 class _Gate:
@@ -114,10 +120,4 @@ def test_functional_model_with_a_custom_layer_matches_keras(optimizer, atol):
     x = [rng.random((32, 10, 10, 1), dtype=np.float32), rng.standard_normal((32, 6)).astype(np.float32)]
     y = to_categorical(rng.integers(0, 3, 32), 3)
     np.testing.assert_allclose(e.predict(x, verbose=0), np.asarray(k.predict(x, verbose=0)), atol=1e-5)
-    for m in (k, e):
-        m.compile(optimizer=optimizer, loss="categorical_crossentropy")
-    for _ in range(3):
-        lk, le = float(k.train_on_batch(x, y)), e.train_on_batch(x, y)
-        assert le == pytest.approx(lk, rel=1e-5)
-    for a, b in zip(k.get_weights(), e.get_weights()):
-        np.testing.assert_allclose(b, a, atol=atol)
+    _train_alike(k, e, x, y, optimizer, atol)

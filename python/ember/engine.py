@@ -174,6 +174,22 @@ class Variable(Tensor):
         return f"<Variable path={self.path}, shape={self.shape}, dtype=float32>"
 
 
+def any_symbolic(values):
+    """Whether a KerasTensor is among ``values`` or inside its lists, tuples
+    and dicts (one level or more): the test that sends a layer call or an op
+    to the functional API."""
+    for v in values:
+        if isinstance(v, KerasTensor):
+            return True
+        if isinstance(v, (list, tuple)):
+            if any_symbolic(v):
+                return True
+        elif isinstance(v, dict):
+            if any_symbolic(v.values()):
+                return True
+    return False
+
+
 def is_tensor(x):
     return isinstance(x, Tensor)
 

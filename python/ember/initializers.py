@@ -5,7 +5,7 @@ import numpy as np
 
 from . import utils
 from .engine import Tensor
-from .layers.base import _fans
+from .layers.base import _fans, truncated_normal
 
 
 class Initializer:
@@ -58,7 +58,7 @@ class RandomNormal(Initializer):
 
 class TruncatedNormal(RandomNormal):
     def _draw(self, shape):
-        return self.mean + self.stddev * _truncated(self._rng(), shape)
+        return self.mean + self.stddev * truncated_normal(self._rng(), shape)
 
 
 class RandomUniform(Initializer):
@@ -92,19 +92,10 @@ class VarianceScaling(Initializer):
         if self.distribution == "untruncated_normal":
             return rng.standard_normal(shape) * np.sqrt(scale)
         std = np.sqrt(scale) / 0.87962566103423978
-        return _truncated(rng, shape) * std
+        return truncated_normal(rng, shape) * std
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
-
-
-def _truncated(rng, shape):
-    out = rng.standard_normal(shape)
-    bad = np.abs(out) > 2
-    while bad.any():
-        out[bad] = rng.standard_normal(int(bad.sum()))
-        bad = np.abs(out) > 2
-    return out
 
 
 def _scaling(name, scale, mode, distribution):

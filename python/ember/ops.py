@@ -13,7 +13,7 @@ import functools
 import numpy as np
 
 from . import _core, cuda
-from .engine import K, KerasTensor, Tensor, Variable, convert_to_tensor, record, _dtype_name
+from .engine import K, KerasTensor, Tensor, Variable, any_symbolic, convert_to_tensor, record, _dtype_name
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "true_divide", "negative", "power", "matmul", "dot",
@@ -34,25 +34,11 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- helpers
-def _has_symbolic(args, kwargs):
-    for a in args:
-        if isinstance(a, KerasTensor):
-            return True
-        if isinstance(a, (list, tuple)):
-            for b in a:
-                if isinstance(b, KerasTensor):
-                    return True
-    for a in kwargs.values():
-        if isinstance(a, KerasTensor):
-            return True
-    return False
-
-
 def _op(fn):
     """An op that becomes a graph node when called on symbolic tensors."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        if _has_symbolic(args, kwargs):
+        if any_symbolic(args) or (kwargs and any_symbolic(kwargs.values())):
             from .layers.core import _symbolic_op
             return _symbolic_op(wrapper, args, kwargs)
         return fn(*args, **kwargs)

@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 from .. import utils
-from ..engine import KerasTensor, Tensor, Variable, convert_to_tensor, flatten  # noqa: F401
+from ..engine import KerasTensor, Tensor, Variable, any_symbolic, convert_to_tensor, flatten  # noqa: F401
 
 _name_counts = {}
 
@@ -61,12 +61,18 @@ def initialize(kind, shape):
         return rng.uniform(-limit, limit, shape).astype(np.float32)
     # Truncated normal at two standard deviations, as Keras's variance scaling.
     std = np.sqrt(scale) / 0.87962566103423978
+    return (truncated_normal(rng, shape) * std).astype(np.float32)
+
+
+def truncated_normal(rng, shape):
+    """Standard normal draws redrawn until all lie within two standard
+    deviations (Keras's truncated normal)."""
     out = rng.standard_normal(shape)
     bad = np.abs(out) > 2
     while bad.any():
         out[bad] = rng.standard_normal(int(bad.sum()))
         bad = np.abs(out) > 2
-    return (out * std).astype(np.float32)
+    return out
 
 
 def as_tuple(value, n, name):
@@ -129,19 +135,6 @@ class Node:
 
 _training_context = [False]
 _outer_calls = [0]  # how many outermost layer calls have begun
-
-
-def _any_symbolic(values):
-    for v in values:
-        if isinstance(v, KerasTensor):
-            return True
-        if isinstance(v, (list, tuple)):
-            if _any_symbolic(v):
-                return True
-        elif isinstance(v, dict):
-            if _any_symbolic(v.values()):
-                return True
-    return False
 
 
 def _takes_training(cls):
@@ -382,7 +375,7 @@ class Layer:
 
     # ----- calls
     def __call__(self, *args, **kwargs):
-        if _any_symbolic(args) or (kwargs and _any_symbolic(kwargs.values())):
+        if any_symbolic(args) or (kwargs and any_symbolic(kwargs.values())):
             return self._symbolic_call(args, kwargs)
         if args and not isinstance(args[0], Tensor):
             args = (map_structure(lambda v: v if isinstance(v, Tensor) or v is None
