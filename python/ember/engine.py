@@ -53,7 +53,7 @@ class Node:
 class Tensor:
     """An eager tensor. ``numpy()`` (or ``np.asarray``) gives its value on
     the host. Python operators map to ``ember.ops``."""
-    __slots__ = ("value", "_node", "_dtype", "_logits", "__weakref__")
+    __slots__ = ("value", "_node", "_dtype", "_logits", "_keras_mask", "__weakref__")
     __array_priority__ = 100  # ndarray <op> Tensor defers to Tensor
 
     def __init__(self, value, dtype=None, node=None):
@@ -61,6 +61,7 @@ class Tensor:
         self._node = node
         self._dtype = dtype
         self._logits = None  # set by softmax: its input, for exact cross-entropy
+        self._keras_mask = None  # (N, T) bool tensor set by a masking layer (Embedding, Masking)
 
     # ----- properties
     @property
@@ -502,6 +503,7 @@ class KerasTensor:
         self.dtype = dtype
         self.name = name
         self._keras_history = history
+        self._keras_mask = None
 
     @property
     def ndim(self):

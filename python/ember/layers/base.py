@@ -137,13 +137,18 @@ _training_context = [False]
 _outer_calls = [0]  # how many outermost layer calls have begun
 
 
-def _takes_training(cls):
-    """Whether a class's ``call`` takes a ``training`` argument (cached)."""
-    sig = cls.__dict__.get("_ember_takes_training")
-    if sig is None:
-        sig = "training" in inspect.signature(cls.call).parameters
-        cls._ember_takes_training = sig
-    return sig
+def _call_args(cls):
+    """Whether a class's ``call`` takes ``training`` and ``mask`` (cached)."""
+    args = cls.__dict__.get("_ember_call_args")
+    if args is None:
+        params = inspect.signature(cls.call).parameters
+        args = ("training" in params, "mask" in params)
+        cls._ember_call_args = args
+    return args
+
+
+def _mask_of(x):
+    return getattr(x, "_keras_mask", None)
 
 
 class Layer:
@@ -381,7 +386,14 @@ class Layer:
             args = (map_structure(lambda v: v if isinstance(v, Tensor) or v is None
                                   or isinstance(v, (bool, str)) else convert_to_tensor(v), args[0]),) + args[1:]
         self._maybe_build(args)
-        takes_training = _takes_training(type(self))
+        takes_training, takes_mask = _call_args(type(self))
+        # Masks ride on eager tensors (Keras's _keras_mask): a layer whose
+        # call takes `mask` receives its first input's, unless given one.
+        previous_mask = kwargs.get("mask")
+        if previous_mask is None and args:
+            previous_mask = map_structure(_mask_of, args[0])
+            if takes_mask and any(m is not None for m in flatten(previous_mask)):
+                kwargs["mask"] = previous_mask
         training = kwargs.get("training")
         if training is None:
             training = _training_context[-1]
@@ -393,9 +405,38 @@ class Layer:
             _outer_calls[0] += 1
         _training_context.append(bool(training))
         try:
-            return self.call(*args, **kwargs)
+            outputs = self.call(*args, **kwargs)
         finally:
             _training_context.pop()
+        if self.supports_masking and args:
+            self._set_output_masks(args[0], outputs, previous_mask)
+        return outputs
+
+    # ----- masks (Keras 3's contract)
+    @property
+    def supports_masking(self):
+        """Whether the layer gives its outputs a mask (``compute_mask``):
+        true when a class overrides ``compute_mask`` or sets it."""
+        value = self.__dict__.get("_supports_masking")
+        return type(self).compute_mask is not Layer.compute_mask if value is None else value
+
+    @supports_masking.setter
+    def supports_masking(self, value):
+        self.__dict__["_supports_masking"] = bool(value)
+
+    def compute_mask(self, inputs, previous_mask):
+        """The mask of the outputs: by default the input's, passed through."""
+        return previous_mask
+
+    def _set_output_masks(self, inputs, outputs, previous_mask):
+        masks = self.compute_mask(inputs, previous_mask)
+        if masks is None:
+            return
+        flat_out = flatten(outputs)
+        flat_masks = flatten(masks) if isinstance(masks, (list, tuple)) else [masks] * len(flat_out)
+        for t, m in zip(flat_out, flat_masks):
+            if isinstance(t, Tensor) and m is not None and t._keras_mask is None:
+                t._keras_mask = m if isinstance(m, Tensor) else convert_to_tensor(m)
 
     def call(self, inputs, *args, **kwargs):
         raise NotImplementedError(f"Layer {type(self).__name__} does not implement call().")

@@ -47,6 +47,11 @@ class _Merge(Layer):
     def call(self, inputs):
         return reduce(self._merge, inputs)
 
+    def compute_mask(self, inputs, previous_mask):
+        """A step is kept where every masked input keeps it (Keras's rule)."""
+        masks = [m for m in previous_mask or () if m is not None]
+        return reduce(ops.logical_and, masks) if masks else None
+
 
 class Add(_Merge):
     _merge = staticmethod(ops.add)
@@ -110,6 +115,9 @@ class Concatenate(_Merge):
 class Dot(_Merge):
     """Dot product of two (batch, n) or (batch, m, n) tensors along ``axes``
     (batch axis excluded); ``normalize`` L2-normalises along them first."""
+
+    def compute_mask(self, inputs, previous_mask):
+        return None
 
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)

@@ -12,6 +12,7 @@ class BatchNormalization(Layer):
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones", **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True
         if axis not in (-1,):
             if not isinstance(axis, int):
                 raise ValueError(f"BatchNormalization supports one axis. Received: axis={axis!r}")
