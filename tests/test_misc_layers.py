@@ -14,6 +14,8 @@ from ember import layers, ops
 
 from conftest import assert_close
 
+os.environ.setdefault("KERAS_BACKEND", "jax")  # Keras is the reference where it is installed
+
 
 # ---------------------------------------------------------------- float64 references
 def bilinear_ref(x, fh, fw, axes=(1, 2)):
@@ -175,7 +177,7 @@ def test_gradients_match_float64_differences(case):
 
 
 def _keras_pair(case):
-    keras = pytest.importorskip("keras")
+    keras = pytest.importorskip("keras", reason="Keras 3 is not installed (pip install keras jax)")
     if keras.backend.backend() != "jax":
         pytest.skip("compares with Keras on its JAX backend (KERAS_BACKEND=jax)")
     layer, x = _built(case)
