@@ -29,7 +29,7 @@ __all__ = [
     "broadcast_to", "tile", "repeat", "flatten", "ravel", "stop_gradient", "slice", "norm",
     "average", "moveaxis", "swapaxes", "count_nonzero", "all", "any", "is_tensor",
     "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
-    "conv", "max_pool", "average_pool", "dtype", "size", "ndim",
+    "conv", "max_pool", "average_pool", "dtype", "size", "ndim", "pad",
 ]
 
 
@@ -652,6 +652,44 @@ def slice(inputs, start_indices, shape):
     starts = [int(s) for s in start_indices]
     stops = [s + (x.shape[i] - s if int(d) == -1 else int(d)) for i, (s, d) in enumerate(zip(starts, shape))]
     return _slice_raw_op(x, starts, stops, [1] * x.ndim)
+
+
+def _pad_widths(pad_width, ndim):
+    """((before, after), ...) per axis from an int, a pair, or one pair per
+    axis (NumPy's forms), each a non-negative int."""
+    try:
+        w = np.asarray(pad_width)
+    except (TypeError, ValueError):
+        w = None
+    ok = w is not None and w.dtype.kind in "iu" and (w.ndim == 0 or w.shape in ((2,), (1, 2), (ndim, 2)))
+    if not ok or (w < 0).any():
+        raise ValueError(f"`pad_width` must hold non-negative ints: one, a pair, or a pair per axis of the "
+                         f"rank-{ndim} input. Received: pad_width={pad_width!r}")
+    w = np.broadcast_to(w.reshape(-1, 1) if w.ndim == 0 else w.reshape(-1, 2), (ndim, 2))
+    return [(int(a), int(b)) for a, b in w]
+
+
+@_op
+def pad(x, pad_width, mode="constant", constant_values=None):
+    """``x`` with ``pad_width[i] = (before, after)`` values added along axis
+    i, all equal to ``constant_values`` (0 by default). The gradient is the
+    slice of the output gradient that covers ``x``."""
+    x = _t(x)
+    if mode != "constant":
+        raise ValueError(f"ember's pad supports mode='constant'. Received: mode={mode!r}")
+    widths = _pad_widths(pad_width, x.ndim)
+    starts = [a for a, _ in widths]
+    out_shape = [d + a + b for d, (a, b) in zip(x.shape, widths)]
+    ones = [1] * x.ndim
+    in_shape = list(x.shape)
+    out = record(K.slice_backward(x.value, out_shape, starts, ones), (x,),
+                 lambda dy, needs: (K.slice(dy, starts, [s + d for s, d in zip(starts, in_shape)], ones),),
+                 "pad", x._dtype)
+    if constant_values:
+        border = K.binary(1.0, K.slice_backward(K.full(in_shape, 1.0, x.device), out_shape, starts, ones),
+                          "subtract")
+        out = add(out, Tensor(K.binary(border, float(constant_values), "multiply")))
+    return out
 
 
 @_op

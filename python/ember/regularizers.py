@@ -54,9 +54,21 @@ l1, l2, l1_l2 = L1, L2, L1L2
 _BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2}
 
 
+def serialize(regularizer):
+    """A JSON-able form for a layer's config: None, a name, or
+    {"class_name", "config"} for a regularizer object of this module."""
+    if regularizer is None or isinstance(regularizer, str):
+        return regularizer
+    if isinstance(regularizer, Regularizer) and type(regularizer) in (L1, L2, L1L2):
+        return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    raise ValueError(f"ember serialises the regularizers l1, l2 and l1_l2 only. Received: {regularizer!r}")
+
+
 def get(identifier):
     if identifier is None or isinstance(identifier, Regularizer) or callable(identifier):
         return identifier
     if isinstance(identifier, str) and identifier in _BY_NAME:
         return _BY_NAME[identifier]()
+    if isinstance(identifier, dict) and identifier.get("class_name") in ("L1", "L2", "L1L2"):
+        return {"L1": L1, "L2": L2, "L1L2": L1L2}[identifier["class_name"]](**identifier.get("config", {}))
     raise ValueError(f"Unknown regularizer: {identifier!r}. Expected one of {', '.join(_BY_NAME)} or a callable.")

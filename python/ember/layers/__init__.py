@@ -7,19 +7,34 @@ from .conv import (AveragePooling2D, AvgPool2D, Conv2D, GlobalAveragePooling2D, 
 from .core import Activation, Dense, Dropout, Flatten, Lambda, Reshape
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
                       average, concatenate, dot, maximum, minimum, multiply, subtract)
-from .normalization import BatchNormalization
+from .normalization import BatchNormalization, LayerNormalization
+from .activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from .regularization import (ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise,
+                             SpatialDropout1D, SpatialDropout2D)
+from .reshaping import (Cropping1D, Cropping2D, Masking, Permute, RepeatVector, TimeDistributed,
+                        UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D)
 
 __all__ = ["Input", "InputLayer", "Layer", "Variable", "Dense", "Conv2D", "MaxPooling2D",
            "MaxPool2D", "AveragePooling2D", "AvgPool2D", "GlobalAveragePooling2D",
            "GlobalAvgPool2D", "Flatten", "Reshape", "Dropout", "Activation", "Lambda",
            "BatchNormalization", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
-           "concatenate", "dot", "get"]
+           "concatenate", "dot", "get", "LayerNormalization", "ReLU", "LeakyReLU", "PReLU", "ELU",
+           "Softmax", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
+           "AlphaDropout", "ActivityRegularization", "RepeatVector", "UpSampling1D", "UpSampling2D",
+           "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "Permute", "TimeDistributed",
+           "Masking"]
 
 _CLASSES = {cls.__name__: cls for cls in (InputLayer, Dense, Conv2D, MaxPooling2D, AveragePooling2D,
                                           GlobalAveragePooling2D, Flatten, Reshape, Dropout,
                                           Activation, BatchNormalization, Add, Subtract, Multiply,
-                                          Average, Maximum, Minimum, Concatenate, Dot)}
+                                          Average, Maximum, Minimum, Concatenate, Dot,
+                                          LayerNormalization, ReLU, LeakyReLU, PReLU, ELU, Softmax,
+                                          SpatialDropout1D, SpatialDropout2D, GaussianNoise,
+                                          GaussianDropout, AlphaDropout, ActivityRegularization,
+                                          RepeatVector, UpSampling1D, UpSampling2D, ZeroPadding1D,
+                                          ZeroPadding2D, Cropping1D, Cropping2D, Permute,
+                                          TimeDistributed, Masking)}
 
 
 def get(class_name, custom_objects=None):

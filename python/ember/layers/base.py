@@ -42,6 +42,8 @@ def initialize(kind, shape):
     if callable(kind) and not isinstance(kind, str):
         value = kind(tuple(shape), dtype="float32")
         return np.ascontiguousarray(np.asarray(value), dtype=np.float32)
+    if isinstance(kind, str) and kind not in _INITIALIZERS:
+        kind = _snake(kind)  # Keras's class names: "Zeros", "GlorotUniform"
     if not isinstance(kind, str) or kind not in _INITIALIZERS:
         raise ValueError(f"Unknown initializer: {kind!r}. Expected one of {', '.join(_INITIALIZERS)}.")
     rng = utils.rng()

@@ -1,5 +1,8 @@
-"""BatchNormalization over the last (channel) axis."""
-from .. import ops
+"""BatchNormalization over the last (channel) axis; LayerNormalization over
+any axes of each sample."""
+import numpy as np
+
+from .. import ops, regularizers
 from .base import Layer
 
 
@@ -61,3 +64,96 @@ class BatchNormalization(Layer):
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
                 "gamma_initializer": gi, "beta_initializer": bi,
                 "moving_mean_initializer": mi, "moving_variance_initializer": vi}
+
+
+def _no_constraint(layer, **constraints):
+    for name, value in constraints.items():
+        if value is not None:
+            raise ValueError(f"ember's {layer} does not apply weight constraints. Received: {name}={value!r}")
+
+
+class LayerNormalization(Layer):
+    """Normalises each sample over ``axis`` (an int or a list of ints):
+    ``(x - mean) / sqrt(var + epsilon) * gamma + beta``, with the mean and the
+    biased variance of the sample. Keras 3's arguments and weights (gamma,
+    then beta, shaped as the normalised axes). ``rms_scaling=True`` is Keras's
+    deprecated variant: ``x / sqrt(var + epsilon) * gamma``, without beta."""
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
+                 beta_constraint=None, gamma_constraint=None, rms_scaling=False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            axes = list(axis)
+        else:
+            axes = [axis]
+        if not axes or any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in axes):
+            raise TypeError(f"Argument `axis` must be an int or a list of ints. Received: axis={axis!r}")
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon < 0:
+            raise ValueError(f"Argument `epsilon` must be a non-negative float. Received: epsilon={epsilon!r}")
+        _no_constraint("LayerNormalization", beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
+        self.axis = [int(a) for a in axis] if isinstance(axis, (list, tuple)) else int(axis)
+        self.epsilon = float(epsilon)
+        self.center, self.scale, self.rms_scaling = bool(center), bool(scale), bool(rms_scaling)
+        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        self.beta_regularizer, self.gamma_regularizer = beta_regularizer, gamma_regularizer
+        self.gamma = self.beta = None
+
+    def _resolve(self, input_shape):
+        nd = len(input_shape)
+        axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        for a in axes:
+            if not -nd <= a < nd:
+                raise ValueError(f"LayerNormalization '{self.name}': axis {a} is out of bounds for input shape "
+                                 f"{tuple(input_shape)}. Received: axis={self.axis}")
+        out = sorted({a % nd for a in axes})
+        if len(out) != len(axes):
+            raise ValueError(f"LayerNormalization '{self.name}': `axis` repeats an axis. Received: axis={self.axis}")
+        return out
+
+    def build(self, input_shape):
+        self._axes = self._resolve(input_shape)
+        shape = tuple(input_shape[a] for a in self._axes)
+        if any(d is None for d in shape):
+            raise ValueError(f"LayerNormalization '{self.name}' needs the normalised axes {self._axes} to be "
+                             f"known. Received: input shape {tuple(input_shape)}")
+        # The weights' shape broadcast against the input.
+        self._bshape = [input_shape[a] if a in self._axes else 1 for a in range(len(input_shape))]
+        if self.scale or self.rms_scaling:
+            self.gamma = self.add_weight(shape=shape, initializer=self.gamma_initializer, name="gamma",
+                                         regularizer=self.gamma_regularizer)
+        if self.center and not self.rms_scaling:
+            self.beta = self.add_weight(shape=shape, initializer=self.beta_initializer, name="beta",
+                                        regularizer=self.beta_regularizer)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        self._resolve(input_shape)
+        return tuple(input_shape)
+
+    def _broadcast(self, w):
+        return w if self._axes == [len(self._bshape) - 1] else ops.reshape(w, self._bshape)
+
+    def call(self, inputs):
+        if inputs.ndim != len(self._bshape):
+            raise ValueError(f"LayerNormalization '{self.name}' was built for rank {len(self._bshape)}. "
+                             f"Received: input shape {inputs.shape}")
+        mean = ops.mean(inputs, axis=self._axes, keepdims=True)
+        var = ops.mean(ops.square(ops.subtract(inputs, mean)), axis=self._axes, keepdims=True)
+        inv = ops.rsqrt(ops.add(var, self.epsilon))
+        if self.gamma is not None:
+            inv = ops.multiply(inv, self._broadcast(self.gamma))
+        if self.rms_scaling:
+            return ops.multiply(inputs, inv)
+        shift = ops.negative(ops.multiply(mean, inv))
+        if self.beta is not None:
+            shift = ops.add(shift, self._broadcast(self.beta))
+        return ops.add(ops.multiply(inputs, inv), shift)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
+                "scale": self.scale, "rms_scaling": self.rms_scaling,
+                "beta_initializer": self.beta_initializer, "gamma_initializer": self.gamma_initializer,
+                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+                "beta_constraint": None, "gamma_constraint": None}
