@@ -481,3 +481,259 @@ def test_tensorboard_without_tensorboardx_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_tbx)
     with pytest.raises(ImportError, match=r'pip install "ember\[tensorboard\]"'):
         callbacks.TensorBoard()
+
+
+# ---------------------------------------------------------------- pad_sequences
+RAGGED = [[1, 2, 3], [4], [], [5, 6, 7, 8, 9, 10], [11, 12]]
+
+
+@pytest.mark.parametrize("maxlen", [None, 1, 3, 4, 8])
+@pytest.mark.parametrize("padding", ["pre", "post"])
+@pytest.mark.parametrize("truncating", ["pre", "post"])
+def test_pad_sequences_matches_keras(maxlen, padding, truncating):
+    keras = pytest.importorskip("keras")
+    for value, dtype in ((0.0, "int32"), (-1, "int64"), (0.5, "float32")):
+        kw = dict(maxlen=maxlen, padding=padding, truncating=truncating, value=value, dtype=dtype)
+        mine = ember.utils.pad_sequences(RAGGED, **kw)
+        theirs = keras.utils.pad_sequences(RAGGED, **kw)
+        assert mine.dtype == theirs.dtype and mine.shape == theirs.shape, kw
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_pad_sequences_items_with_shape_strings_and_arrays_match_keras():
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(0)
+    vectors = [rng.standard_normal((n, 2)) for n in (3, 0, 5, 1)]
+    for kw in (dict(dtype="float32"), dict(maxlen=2, truncating="post", padding="post", dtype="float64", value=9.0)):
+        np.testing.assert_array_equal(ember.preprocessing.sequence.pad_sequences(vectors, **kw),
+                                      keras.preprocessing.sequence.pad_sequences(vectors, **kw))
+    words = [["the", "cat"], ["a"], ["on", "the", "mat", "today"]]
+    for kw in (dict(dtype=object, value="<pad>"), dict(dtype="<U5", value="", maxlen=3, padding="post")):
+        mine = ember.utils.pad_sequences(words, **kw)
+        theirs = keras.utils.pad_sequences(words, **kw)
+        assert mine.dtype == theirs.dtype
+        assert mine.tolist() == theirs.tolist()
+    floats = [[1.7, -2.5], [3.9]]  # converted to int32 as NumPy casts, as Keras does
+    np.testing.assert_array_equal(ember.utils.pad_sequences(floats), keras.utils.pad_sequences(floats))
+    arrays = [np.arange(4), np.arange(2)]
+    np.testing.assert_array_equal(ember.utils.pad_sequences(arrays, maxlen=3),
+                                  keras.utils.pad_sequences(arrays, maxlen=3))
+
+
+def test_pad_sequences_without_keras_and_edge_cases():
+    out = ember.utils.pad_sequences(RAGGED, maxlen=3, padding="post", truncating="pre", value=-1)
+    assert out.dtype == np.int32
+    np.testing.assert_array_equal(out, [[1, 2, 3], [4, -1, -1], [-1, -1, -1], [8, 9, 10], [11, 12, -1]])
+    assert ember.utils.pad_sequences([]).shape == (0, 0)
+    assert ember.utils.pad_sequences([[], []]).shape == (2, 0)
+    assert ember.utils.pad_sequences([[1, 2]], maxlen=0).shape == (1, 0)
+    assert ember.utils.pad_sequences is ember.preprocessing.sequence.pad_sequences
+
+
+def test_pad_sequences_errors_say_what_they_received():
+    with pytest.raises(ValueError, match="Received: padding='middle'"):
+        ember.utils.pad_sequences(RAGGED, padding="middle")
+    with pytest.raises(ValueError, match="Received: truncating='end'"):
+        ember.utils.pad_sequences(RAGGED, truncating="end")
+    with pytest.raises(ValueError, match="Received: maxlen=-2"):
+        ember.utils.pad_sequences(RAGGED, maxlen=-2)
+    with pytest.raises(ValueError, match="Received: maxlen=2.5"):
+        ember.utils.pad_sequences(RAGGED, maxlen=2.5)
+    with pytest.raises(ValueError, match="non-iterable 5 at position 1"):
+        ember.utils.pad_sequences([[1], 5])
+    with pytest.raises(ValueError, match="Received: 7"):
+        ember.utils.pad_sequences(7)
+    with pytest.raises(ValueError, match="Received: value='x'"):
+        ember.utils.pad_sequences([["a"]], value="x")
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        ember.utils.pad_sequences([[[1, 2]], [[1, 2, 3]]])
+    with pytest.raises(TypeError, match="Received: dtype='nonsense'"):
+        ember.utils.pad_sequences(RAGGED, dtype="nonsense")
+
+
+# ---------------------------------------------------------------- timeseries_dataset_from_array
+def _windows_reference(data, targets, length, stride, rate, start, end):
+    """The windows, one by one in float64, straight from the definition."""
+    data = np.asarray(data, np.float64)
+    end = len(data) if end is None else end
+    start = start or 0
+    xs, ys = [], []
+    s = start
+    while s + (length - 1) * rate < end and (targets is None or s < len(targets)):
+        xs.append(np.stack([data[s + k * rate] for k in range(length)]))
+        if targets is not None:
+            ys.append(np.float64(targets[s]))
+        s += stride
+    return xs, ys
+
+
+@pytest.mark.parametrize("length,stride,rate,start,end,batch", [
+    (3, 1, 1, None, None, 4), (4, 2, 3, None, None, 5), (2, 3, 2, 5, 40, 3), (5, 1, 1, 10, None, None),
+    (1, 7, 1, None, 30, 128), (10, 4, 4, 2, None, 2)])
+def test_timeseries_windows_match_a_float64_reference(length, stride, rate, start, end, batch):
+    rng = np.random.default_rng(1)
+    data = rng.standard_normal((50, 3)).astype(np.float32)
+    targets = rng.standard_normal(50)
+    ds = ember.utils.timeseries_dataset_from_array(data, targets, length, sequence_stride=stride,
+                                                   sampling_rate=rate, batch_size=batch,
+                                                   start_index=start, end_index=end)
+    ref_x, ref_y = _windows_reference(data, targets, length, stride, rate, start, end)
+    batches = list(ds)
+    assert len(batches) == len(ds)
+    if batch is None:
+        xs = [x for x, _ in batches]
+        ys = [y for _, y in batches]
+    else:
+        assert all(len(x) == batch for x, _ in batches[:-1])
+        assert all(x.shape[1:] == (length, 3) and x.dtype == np.float32 for x, _ in batches)
+        xs = [w for x, _ in batches for w in x]
+        ys = [v for _, y in batches for v in y]
+    assert len(xs) == len(ref_x) and len(xs) > 0
+    np.testing.assert_array_equal(np.asarray(xs, np.float64), np.asarray(ref_x))
+    np.testing.assert_array_equal(np.asarray(ys, np.float64), np.asarray(ref_y))
+    assert [b[0].tolist() for b in ds] == [b[0].tolist() for b in batches]  # iterable again
+
+
+def test_timeseries_keras_docstring_examples_and_shuffle():
+    # Keras's documented example: steps 0..99, windows of 10 with targets 10 steps later.
+    data = np.arange(100)
+    ds = ember.utils.timeseries_dataset_from_array(data[:-10], data[10:], sequence_length=10, batch_size=32)
+    x, y = next(iter(ds))
+    assert x.shape == (32, 10)
+    np.testing.assert_array_equal(x[0], np.arange(10))
+    assert y[0] == 10
+    assert sum(len(b[0]) for b in ds) == 81
+    # Without targets: windows alone.
+    ds = ember.preprocessing.timeseries_dataset_from_array(data, None, sequence_length=5, sequence_stride=5,
+                                                           batch_size=None)
+    assert [w.tolist() for w in ds][:2] == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]] and len(ds) == 20
+    # Shuffled: the start positions are permuted as Keras's RandomState(seed) permutes them.
+    ds = ember.utils.timeseries_dataset_from_array(data, data, sequence_length=3, batch_size=7, shuffle=True,
+                                                   seed=42)
+    first = np.concatenate([y for _, y in ds])
+    expected = np.arange(98)
+    np.random.RandomState(42).shuffle(expected)
+    np.testing.assert_array_equal(first, expected)
+    second = np.concatenate([y for _, y in ds])
+    assert sorted(second) == list(range(98)) and not np.array_equal(first, second)
+    for x, y in ds:
+        np.testing.assert_array_equal(x[:, 0], y)
+
+
+def test_timeseries_errors_say_what_they_received():
+    data = np.zeros((20, 2))
+    f = ember.utils.timeseries_dataset_from_array
+    for kwargs, match in [(dict(sequence_length=0), "Received: sequence_length=0"),
+                          (dict(sequence_length=2, sampling_rate=0), "Received: sampling_rate=0"),
+                          (dict(sequence_length=2, sampling_rate=20), "Received: sampling_rate=20"),
+                          (dict(sequence_length=2, sequence_stride=-1), "Received: sequence_stride=-1"),
+                          (dict(sequence_length=2, batch_size=0), "Received: batch_size=0"),
+                          (dict(sequence_length=2, start_index=-1), "Received: start_index=-1"),
+                          (dict(sequence_length=2, start_index=20), "Received: start_index=20"),
+                          (dict(sequence_length=2, start_index=5, end_index=5), "Received: end_index=5"),
+                          (dict(sequence_length=2, end_index=21), "Received: end_index=21")]:
+        with pytest.raises(ValueError, match=match):
+            f(data, None, **kwargs)
+    with pytest.raises(ValueError, match="Received"):
+        f(3.0, None, 2)
+    assert len(f(data, None, sequence_length=30)) == 0  # longer than the data: no windows
+
+
+# ---------------------------------------------------------------- normalize
+def test_normalize_matches_keras_and_numpy():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 5))
+    x[1] = 0.0
+    keras = pytest.importorskip("keras")
+    for order in (1, 2, np.inf):
+        np.testing.assert_allclose(ember.utils.normalize(x, order=order), keras.utils.normalize(x, order=order),
+                                   rtol=1e-12)
+    x64 = x.astype(np.float64)
+    out = ember.utils.normalize(x64, axis=0)
+    np.testing.assert_allclose(out, x64 / np.linalg.norm(x64, axis=0, keepdims=True), rtol=1e-12)
+    t = ember.utils.normalize(ember.Tensor(x.astype(np.float32)))
+    np.testing.assert_allclose(np.asarray(t.value), ember.utils.normalize(x), rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="Received: axis=3"):
+        ember.utils.normalize(x, axis=3)
+    with pytest.raises(TypeError, match="Received: axis=None"):
+        ember.utils.normalize(x, axis=None)
+    with pytest.raises(ValueError, match="Received: order=3"):
+        ember.utils.normalize(ember.Tensor(x.astype(np.float32)), order=3)
+
+
+# ---------------------------------------------------------------- plot_model
+def _branchy_model():
+    inp = ember.Input(shape=(6,), name="features")
+    a = layers.Dense(4, activation="relu", name="left")(inp)
+    b = layers.Dense(4, name="right")(inp)
+    out = layers.Dense(2, activation="softmax", name="head")(layers.Concatenate(name="join")([a, b]))
+    return models.Model(inp, out, name="branchy")
+
+
+def test_model_to_dot_has_a_box_per_layer_and_the_graph_edges():
+    pytest.importorskip("pydot")
+    model = _branchy_model()
+    dot = ember.utils.model_to_dot(model, show_shapes=True, show_layer_activations=True, rankdir="LR")
+    labels = {n.get_name(): n.get_label().strip('"') for n in dot.get_nodes() if n.get_name() not in ("node",)}
+    by_layer = {lab.split(" ")[0]: name for name, lab in labels.items()}
+    assert set(by_layer) == {"features", "left", "right", "join", "head"}
+    edges = {(e.get_source(), e.get_destination()) for e in dot.get_edges()}
+    names = {v: k for k, v in by_layer.items()}
+    assert {(names[s], names[d]) for s, d in edges} == {
+        ("features", "left"), ("features", "right"), ("left", "join"), ("right", "join"), ("join", "head")}
+    head = labels[by_layer["head"]]
+    assert "(Dense)" in head and "Output shape: (None, 2)" in head and "Input shape: (None, 8)" in head
+    assert "Activation: softmax" in head
+    assert "Input shape: [(None, 4), (None, 4)]" in labels[by_layer["join"]]
+    assert dot.get("rankdir") == "LR"
+
+
+def test_plot_model_writes_png_and_svg(tmp_path):
+    pytest.importorskip("pydot")
+    import shutil
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    model = models.Sequential([layers.Dense(3, input_shape=(4,), name="hidden"), layers.Dense(1, name="out")])
+    png = tmp_path / "m.png"
+    ember.utils.plot_model(model, to_file=png, show_shapes=True, dpi=50)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = tmp_path / "deep" / "m.svg"
+    ember.utils.plot_model(_branchy_model(), to_file=str(svg), show_layer_names=True)
+    text = svg.read_text()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text
+    assert all(name in text for name in ("features", "left", "right", "join", "head"))
+
+
+def test_plot_model_names_the_missing_packages(monkeypatch, tmp_path):
+    import builtins
+    import shutil
+    real_import = builtins.__import__
+    model = _branchy_model()
+
+    def no_pydot(name, *args, **kwargs):
+        if name == "pydot":
+            raise ImportError("No module named 'pydot'")
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", no_pydot)
+    with pytest.raises(ImportError, match="pip install pydot.*apt-get install graphviz"):
+        ember.utils.plot_model(model, to_file=tmp_path / "x.png")
+    monkeypatch.setattr(builtins, "__import__", real_import)
+    pytest.importorskip("pydot")
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(ImportError, match="Graphviz.*apt-get install graphviz"):
+        ember.utils.plot_model(model, to_file=tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_plot_model_argument_errors(tmp_path):
+    model = _branchy_model()
+    with pytest.raises(ValueError, match="Received: rankdir='sideways'"):
+        ember.utils.plot_model(model, to_file=tmp_path / "x.png", rankdir="sideways")
+    with pytest.raises(ValueError, match="Received: dpi=0"):
+        ember.utils.model_to_dot(model, dpi=0)
+    with pytest.raises(ValueError, match="Received: expand_nested=True"):
+        ember.utils.model_to_dot(model, expand_nested=True)
+    with pytest.raises(ValueError, match="build it first"):
+        ember.utils.model_to_dot(models.Sequential([layers.Dense(2)]))
+    with pytest.raises(TypeError, match="Received: to_file=5"):
+        ember.utils.plot_model(model, to_file=5)
