@@ -295,19 +295,13 @@ def test_terminate_on_nan_stops_or_raises():
         cb.on_train_batch_end(2, {"loss": float("inf")})
 
 
+def test_a_progbar_logger_of_ones_own_replaces_fits(capsys):
+    x, y = blobs()
+    mlp().fit(x, y, epochs=1, verbose=1, callbacks=[callbacks.ProgbarLogger()])
+    assert capsys.readouterr().out.count("Epoch 1/1") == 1
+
+
 # ---------------------------------------------------------------- EarlyStopping / ModelCheckpoint
-def _feed(cb, values, model=None, monitor="val_loss"):
-    cb.set_model(model)
-    cb.on_train_begin()
-    stopped = None
-    for epoch, v in enumerate(values):
-        cb.on_epoch_end(epoch, {monitor: v})
-        if model is not None and model.stop_training and stopped is None:
-            stopped = epoch
-    cb.on_train_end()
-    return stopped
-
-
 class _WeightsModel:
     """Just what EarlyStopping touches: weights that change each epoch."""
 
@@ -336,9 +330,6 @@ def test_early_stopping_matches_keras_on_value_sequences():
         for module in (ember, keras):
             model = _WeightsModel()
             cb = module.callbacks.EarlyStopping(monitor="val_loss", **kwargs)
-
-            class Ticker(_WeightsModel):
-                pass
             cb.set_model(model)
             cb.on_train_begin()
             stopped = None

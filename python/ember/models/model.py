@@ -596,7 +596,7 @@ class Model(Layer):
         # As in Keras, History comes after the user's callbacks, so it records
         # what they add to the logs (ReduceLROnPlateau's learning_rate).
         cbs = list(callbacks or []) + [history]
-        if verbose:
+        if verbose and not any(isinstance(c, callbacks_module.ProgbarLogger) for c in cbs):
             cbs.append(callbacks_module.ProgbarLogger(verbose))
         cblist = callbacks_module.CallbackList(cbs, self, {"epochs": epochs, "steps": steps,
                                                            "verbose": verbose, "batch_size": batch_size})
