@@ -135,3 +135,38 @@ class Progbar:
         for k, v in self._values.items():
             parts.append(f"{k}: {_format_value(float(v))}")
         return " - ".join(parts)
+
+
+# ---------------------------------------------------------------- data and model utilities
+# (Keras's keras.utils names; the code lives in ember.preprocessing and
+# ember.model_visualization, which import nothing beyond NumPy at load time.)
+from .preprocessing.sequence import pad_sequences  # noqa: E402
+from .preprocessing.timeseries import timeseries_dataset_from_array  # noqa: E402
+from .model_visualization import model_to_dot, plot_model  # noqa: E402
+
+
+def normalize(x, axis=-1, order=2):
+    """``x`` divided by its ``order``-norm along ``axis`` (a slice whose norm
+    is 0 is left as it is), as Keras's ``keras.utils.normalize``. A NumPy
+    array (or array-like) gives a NumPy array; an ember tensor gives a tensor
+    (2-norm only)."""
+    from .engine import Tensor
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"`axis` must be an int. Received: axis={axis!r}")
+    if isinstance(x, Tensor):
+        if order != 2:
+            raise ValueError(f"normalize on an ember tensor supports order=2 only. Received: order={order!r}")
+        from . import ops
+        norm = ops.norm(x, axis=int(axis), keepdims=True)
+        return ops.divide(x, ops.where(ops.equal(norm, 0.0), ops.ones_like(norm), norm))
+    x = np.asarray(x)
+    if x.ndim == 0:
+        raise ValueError(f"normalize expects an array with at least one axis. Received: {x!r}")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"`axis` {axis} is out of range for an array of rank {x.ndim}. Received: axis={axis}")
+    try:
+        norm = np.linalg.norm(x, order, axis=int(axis), keepdims=True)
+    except ValueError as e:
+        raise ValueError(f"Invalid norm order for a vector. Received: order={order!r} ({e})") from None
+    norm = np.where(norm == 0, 1, norm)
+    return x / norm

@@ -593,8 +593,10 @@ class Model(Layer):
         verbose = 1 if verbose == "auto" else int(verbose)
         steps = steps_per_epoch or max(1, -(-n // batch_size))
         history = callbacks_module.History()
-        cbs = [history] + list(callbacks or [])
-        if verbose:
+        # As in Keras, History comes after the user's callbacks, so it records
+        # what they add to the logs (ReduceLROnPlateau's learning_rate).
+        cbs = list(callbacks or []) + [history]
+        if verbose and not any(isinstance(c, callbacks_module.ProgbarLogger) for c in cbs):
             cbs.append(callbacks_module.ProgbarLogger(verbose))
         cblist = callbacks_module.CallbackList(cbs, self, {"epochs": epochs, "steps": steps,
                                                            "verbose": verbose, "batch_size": batch_size})
@@ -604,7 +606,11 @@ class Model(Layer):
         yb = map_structure(lambda a: np.empty((m,) + a.shape[1:], a.dtype), y)
         wb = None if sw is None else np.empty((m,), np.float32)
         self.stop_training = False
+        self._initial_epoch = None
         cblist.on_train_begin()
+        # BackupAndRestore sets _initial_epoch in on_train_begin to resume.
+        initial_epoch = self._initial_epoch or initial_epoch
+        self._initial_epoch = None
         logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
