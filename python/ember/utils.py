@@ -135,3 +135,9 @@ class Progbar:
         for k, v in self._values.items():
             parts.append(f"{k}: {_format_value(float(v))}")
         return " - ".join(parts)
+
+
+# ---------------------------------------------------------------- files
+# get_file lives in ember/_files.py, the one download/cache/extract
+# implementation that ember.datasets also uses.
+from ._files import get_file  # noqa: E402,F401
