@@ -117,7 +117,7 @@ def _inside(path, base):
 
 
 def _check_name(name, base, archive):
-    if not name or os.path.isabs(name) or name.startswith(("/", "\\")) or ":" in name.split("/")[0]:
+    if not name or os.path.isabs(name) or name.startswith(("/", "\\")):
         raise ValueError(f"{archive}: refusing to extract member {name!r}: absolute path")
     target = os.path.realpath(os.path.join(base, name))
     if not _inside(target, base):
