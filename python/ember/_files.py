@@ -194,6 +194,8 @@ def extract_archive(path, dest, archive_format="auto"):
         base = os.path.realpath(tmp)
         try:
             (_extract_tar if fmt == "tar" else _extract_zip)(path, base)
+        except getattr(tarfile, "FilterError", ()) as e:  # Python's own "data" filter said no
+            raise ValueError(f"{path}: refusing to extract: {e}") from None
         except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as e:
             raise ValueError(f"{path}: damaged {fmt} archive ({type(e).__name__}: {e})") from None
         if os.path.isdir(dest) and not os.path.islink(dest):
