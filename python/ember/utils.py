@@ -170,3 +170,9 @@ def normalize(x, axis=-1, order=2):
         raise ValueError(f"Invalid norm order for a vector. Received: order={order!r} ({e})") from None
     norm = np.where(norm == 0, 1, norm)
     return x / norm
+
+
+# ---------------------------------------------------------------- files
+# get_file lives in ember/_files.py, the one download/cache/extract
+# implementation that ember.datasets also uses.
+from ._files import get_file  # noqa: E402,F401

@@ -1,14 +1,10 @@
-"""Finding, downloading and caching the MNIST-style IDX files."""
-import hashlib
+"""Finding, downloading and caching dataset files (through ember._files, the
+implementation behind ember.utils.get_file)."""
 import os
-import sys
-import tempfile
-import urllib.error
-import urllib.request
 
 import numpy as np
 
-from .. import utils
+from .. import _files
 from ._idx import read_idx
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -18,8 +14,7 @@ FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
 def cache_dir(name):
     """``$EMBER_HOME/datasets/<name>`` when EMBER_HOME is set, else
     ``~/.ember/datasets/<name>``."""
-    home = os.environ.get("EMBER_HOME") or os.path.join(os.path.expanduser("~"), ".ember")
-    return os.path.join(home, "datasets", name)
+    return os.path.join(_files.ember_home(), "datasets", name)
 
 
 def mirrors(default):
@@ -44,48 +39,6 @@ def _local_set(folder):
     return paths if all(paths) else None
 
 
-def _sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _download(url, dest, sha256, timeout=30):
-    """Fetches url into dest atomically with a progress bar; deletes and
-    raises on any failure or checksum mismatch."""
-    folder = os.path.dirname(dest)
-    fd, tmp = tempfile.mkstemp(prefix=".download-", dir=folder)
-    try:
-        h = hashlib.sha256()
-        with urllib.request.urlopen(url, timeout=timeout) as resp, os.fdopen(fd, "wb") as out:
-            total = resp.headers.get("Content-Length")
-            total = int(total) if total and total.isdigit() else None
-            bar = utils.Progbar(total, verbose=1, stream=sys.stderr, unit_name="byte") if total else None
-            done = 0
-            while True:
-                chunk = resp.read(1 << 16)
-                if not chunk:
-                    break
-                out.write(chunk)
-                h.update(chunk)
-                done += len(chunk)
-                if bar:
-                    bar.update(min(done, total), finalize=False)
-            if bar:
-                bar.update(done, finalize=True)
-            if total is not None and done != total:
-                raise ValueError(f"truncated download: {done} of {total} bytes")
-        if h.hexdigest() != sha256:
-            raise ValueError(f"sha256 mismatch: expected {sha256}, received {h.hexdigest()}")
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def fetch(name, checksums, default_mirrors, path=None, system_dirs=()):
     """Paths of the four files: from `path` (or EMBER_DATASETS_DIR), a system
     folder, the cache, or downloaded into the cache from the mirrors."""
@@ -105,30 +58,42 @@ def fetch(name, checksums, default_mirrors, path=None, system_dirs=()):
         if found:
             return found
     cache = cache_dir(name)
-    os.makedirs(cache, exist_ok=True)
-    paths = []
     urls = mirrors(default_mirrors)
+    hint = ("Without network access, download the four files elsewhere and pass "
+            "load_data(path='folder') or set EMBER_DATASETS_DIR.")
+    paths = []
     for stem in FILES:
         dest = os.path.join(cache, stem + ".gz")
-        if os.path.isfile(dest):
-            if _sha256(dest) == checksums[stem]:
-                paths.append(dest)
-                continue
-            os.unlink(dest)  # damaged cache entry: fetch again
-        errors = []
-        for base in urls:
-            url = base.rstrip("/") + "/" + stem + ".gz"
-            try:
-                _download(url, dest, checksums[stem])
-                break
-            except (OSError, ValueError, urllib.error.URLError) as e:
-                errors.append(f"{url}: {e}")
-        else:
-            raise OSError(f"Could not download {name} file {stem}.gz. Tried:\n  " + "\n  ".join(errors or ["(no mirrors)"])
-                          + f"\nWithout network access, download the four files elsewhere and pass "
-                            f"load_data(path='folder') or set EMBER_DATASETS_DIR.")
+        _files.ensure(dest, [base.rstrip("/") + "/" + stem + ".gz" for base in urls], checksums[stem],
+                      "sha256", hint=hint)
         paths.append(dest)
     return paths
+
+
+def dataset_file(fname, remote_name, file_hash, default_mirrors, what):
+    """Path of one file of a dataset (as Keras's loaders' ``path``).
+
+    fname is the name in the cache ``$EMBER_HOME/datasets/``; a fname holding
+    a folder names an existing local file, which is used as it is. Otherwise
+    ``$EMBER_DATASETS_DIR/<fname>`` is used when present, else the cached copy
+    after its hash check, else remote_name is downloaded from the mirrors
+    (EMBER_DATASETS_MIRRORS overrides them) into the cache."""
+    if not isinstance(fname, (str, os.PathLike)):
+        raise TypeError(f"{what} expects `path` to be a file name. Received: path={fname!r}")
+    fname = os.fspath(fname)
+    if os.path.dirname(fname):
+        if not os.path.isfile(fname):
+            raise FileNotFoundError(f"{what}: no file at path={fname!r}")
+        return fname
+    local = os.environ.get("EMBER_DATASETS_DIR")
+    if local and os.path.isfile(os.path.join(local, fname)):
+        return os.path.join(local, fname)
+    dest = os.path.join(_files.ember_home(), "datasets", fname)
+    hint = (f"Without network access, download {remote_name} elsewhere and pass its path as "
+            f"path='/folder/{fname}', or put it in the folder named by EMBER_DATASETS_DIR.")
+    _files.ensure(dest, [base.rstrip("/") + "/" + remote_name for base in mirrors(default_mirrors)], file_hash,
+                  "auto", hint=hint)
+    return dest
 
 
 def load(name, checksums, default_mirrors, path=None, system_dirs=()):
