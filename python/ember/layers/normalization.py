@@ -1,5 +1,5 @@
 """BatchNormalization over the last (channel) axis."""
-from .. import ops
+from .. import constraints, initializers, ops, regularizers
 from .base import Layer
 
 
@@ -10,7 +10,8 @@ class BatchNormalization(Layer):
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
-                 moving_mean_initializer="zeros", moving_variance_initializer="ones", **kwargs):
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
         if axis not in (-1,):
             if not isinstance(axis, int):
@@ -19,8 +20,12 @@ class BatchNormalization(Layer):
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
-        self.initializers = (gamma_initializer, beta_initializer, moving_mean_initializer,
-                             moving_variance_initializer)
+        self.initializers = tuple(initializers.get(i) for i in (gamma_initializer, beta_initializer,
+                                                                 moving_mean_initializer, moving_variance_initializer))
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.beta_constraint = constraints.get(beta_constraint)
 
     def build(self, input_shape):
         if self.axis not in (-1, len(input_shape) - 1):
@@ -29,9 +34,13 @@ class BatchNormalization(Layer):
         c = input_shape[-1]
         gi, bi, mi, vi = self.initializers
         self.gamma = self.add_weight(shape=(c,), initializer=gi if self.scale else "ones",
-                                     trainable=self.scale, name="gamma")
+                                     trainable=self.scale, name="gamma",
+                                     regularizer=self.gamma_regularizer if self.scale else None,
+                                     constraint=self.gamma_constraint if self.scale else None)
         self.beta = self.add_weight(shape=(c,), initializer=bi if self.center else "zeros",
-                                    trainable=self.center, name="beta")
+                                    trainable=self.center, name="beta",
+                                    regularizer=self.beta_regularizer if self.center else None,
+                                    constraint=self.beta_constraint if self.center else None)
         self.moving_mean = self.add_weight(shape=(c,), initializer=mi, trainable=False,
                                            name="moving_mean")
         self.moving_variance = self.add_weight(shape=(c,), initializer=vi, trainable=False,
@@ -55,8 +64,12 @@ class BatchNormalization(Layer):
                                     self.moving_variance, self.epsilon)
 
     def get_config(self):
-        gi, bi, mi, vi = self.initializers
+        gi, bi, mi, vi = (initializers.serialize(i) for i in self.initializers)
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
                 "gamma_initializer": gi, "beta_initializer": bi,
-                "moving_mean_initializer": mi, "moving_variance_initializer": vi}
+                "moving_mean_initializer": mi, "moving_variance_initializer": vi,
+                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+                "beta_constraint": constraints.serialize(self.beta_constraint),
+                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
