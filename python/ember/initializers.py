@@ -13,16 +13,6 @@ from .engine import Tensor, convert_to_tensor
 from .serialization import check_number, lookup, serialize_object
 
 
-def _shape(shape):
-    try:
-        out = tuple(int(d) for d in shape)
-    except (TypeError, ValueError):
-        raise TypeError(f"An initializer expects `shape` as a tuple of ints. Received: shape={shape!r}") from None
-    if any(d < 0 for d in out):
-        raise ValueError(f"An initializer expects non-negative dimensions. Received: shape={shape!r}")
-    return out
-
-
 def compute_fans(shape, input_axes=None, output_axes=None):
     """(fan_in, fan_out) of a weight shape, as Keras: a matrix is (in, out);
     a convolution kernel (..., in, out) multiplies both by its receptive
@@ -42,7 +32,7 @@ class Initializer:
     """The base: ``__call__(shape, dtype=None)`` returns a float32 tensor."""
 
     def __call__(self, shape, dtype=None):
-        shape = _shape(shape)
+        shape = _random.check_shape(shape)
         if dtype not in (None, "float32", np.float32) and not self._any_dtype:
             raise ValueError(f"{type(self).__name__} draws float32 values (ember's storage type). "
                              f"Received: dtype={dtype!r}")
@@ -304,7 +294,7 @@ def _from_array(value):
     value = np.asarray(value.numpy() if isinstance(value, Tensor) else value)
 
     def initialize(shape, dtype=None):
-        if _shape(shape) != value.shape:
+        if _random.check_shape(shape) != value.shape:
             raise ValueError(f"Expected `shape` to be {value.shape} for an array used as initializer. "
                              f"Received: shape={tuple(shape)}")
         return convert_to_tensor(value.astype(np.float32) if dtype in (None, "float32") else value, dtype)

@@ -78,7 +78,8 @@ def _int_seed(seed):
     return seed & (2**63 - 1)
 
 
-def _shape(shape):
+def check_shape(shape):
+    """A shape as a tuple of non-negative ints (an int n means (n,))."""
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
         shape = (shape,)
     try:
@@ -110,14 +111,14 @@ def _number(value, name):
 def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     """Draws from N(mean, stddev**2)."""
     _float_dtype(dtype, "normal")
-    shape, mean, stddev = _shape(shape), _number(mean, "mean"), _number(stddev, "stddev")
+    shape, mean, stddev = check_shape(shape), _number(mean, "mean"), _number(stddev, "stddev")
     return _tensor(mean + stddev * rng_for(seed).standard_normal(shape))
 
 
 def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     """Draws from U[minval, maxval)."""
     _float_dtype(dtype, "uniform")
-    shape, lo, hi = _shape(shape), _number(minval, "minval"), _number(maxval, "maxval")
+    shape, lo, hi = check_shape(shape), _number(minval, "minval"), _number(maxval, "maxval")
     return _tensor(rng_for(seed).uniform(lo, hi, shape))
 
 
@@ -136,13 +137,13 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     """Draws from N(mean, stddev**2) cut at two standard deviations (values
     further out are redrawn)."""
     _float_dtype(dtype, "truncated_normal")
-    shape, mean, stddev = _shape(shape), _number(mean, "mean"), _number(stddev, "stddev")
+    shape, mean, stddev = check_shape(shape), _number(mean, "mean"), _number(stddev, "stddev")
     return _tensor(mean + stddev * truncated_standard_normal(rng_for(seed), shape))
 
 
 def randint(shape, minval, maxval, dtype="int32", seed=None):
     """Integers drawn uniformly from [minval, maxval)."""
-    shape = _shape(shape)
+    shape = check_shape(shape)
     if np.dtype(dtype).kind not in "iu":
         raise ValueError(f"`ember.random.randint` requires an integer `dtype`. Received: dtype={dtype!r}")
     for name, v in (("minval", minval), ("maxval", maxval)):
@@ -206,11 +207,7 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
         raise ValueError(f"`noise_shape` must have one entry per axis of the input, each 1, None or that "
                          f"axis's size. Received: noise_shape={noise_shape!r} for inputs of shape {x.shape}")
     keep = rng_for(seed).random(noise) >= rate
-    mask = _tensor(keep / (1.0 - rate))
-    if x.device != "cpu":
-        from . import cuda
-        mask = Tensor(cuda.place(mask.value, x.device))
-    return ops.multiply(x, mask)
+    return ops.multiply(x, _tensor(keep / (1.0 - rate)))  # the mask follows x to its device
 
 
 __all__ = ["SeedGenerator", "normal", "uniform", "truncated_normal", "randint", "categorical", "shuffle",
