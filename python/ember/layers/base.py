@@ -118,6 +118,7 @@ class Layer:
     # A layer class that takes Keras 2's ``input_length`` (Embedding) sets
     # this: the argument then declares the input shape (input_length,).
     _takes_input_length = False
+    activity_regularizer = None  # set by __init__; the default serves subclasses that skip it
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, batch_input_shape=None,
                  input_dim=None, activity_regularizer=None, autocast=True, **kwargs):
