@@ -504,7 +504,7 @@ def test_pad_forms_values_and_errors():
     (lambda: layers.Masking("x"), TypeError),
     (lambda: layers.LayerNormalization(axis="x"), TypeError),
     (lambda: layers.LayerNormalization(epsilon=-1), ValueError),
-    (lambda: layers.LayerNormalization(gamma_constraint="non_neg"), ValueError),
+    (lambda: layers.LayerNormalization(gamma_constraint="no_such_constraint"), ValueError),
     (lambda: layers.SpatialDropout1D(1.0), ValueError), (lambda: layers.GaussianNoise(-0.1), ValueError),
     (lambda: layers.GaussianDropout(2), ValueError), (lambda: layers.GaussianNoise(0.1, seed="s"), TypeError),
     (lambda: layers.SpatialDropout2D(0.1, data_format="x"), ValueError),

@@ -21,7 +21,7 @@ def set_num_threads(n):
 
 
 from . import engine  # noqa: E402
-from . import (activations, callbacks, cuda, datasets, initializers, kernels, layers, losses,  # noqa: E402
+from . import (activations, backend, callbacks, config, constraints, cuda, datasets, initializers, kernels, layers, losses,  # noqa: E402
                metrics, models, ops, optimizers, random, regularizers, utils)
 from . import preprocessing  # noqa: E402
 from .engine import GradientTape, KerasTensor, Tensor, Variable  # noqa: E402
@@ -30,6 +30,6 @@ from .models import Model, Sequential, load_model  # noqa: E402
 from .utils import set_random_seed, to_categorical  # noqa: E402
 
 __all__ = ["ops", "kernels", "layers", "models", "losses", "metrics", "optimizers", "callbacks",
-           "datasets", "utils", "preprocessing", "initializers", "random", "regularizers", "activations", "Input", "Model", "Sequential", "Layer", "Variable",
+           "datasets", "utils", "preprocessing", "backend", "config", "constraints", "initializers", "random", "regularizers", "activations", "Input", "Model", "Sequential", "Layer", "Variable",
            "Tensor", "KerasTensor", "GradientTape", "load_model", "set_random_seed",
            "to_categorical", "set_num_threads", "get_num_threads", "__version__"]

@@ -122,7 +122,7 @@ class Tensor:
 class Variable(Tensor):
     """A weight: a tensor whose value optimizers update in place, and which a
     ``GradientTape`` watches when it is trainable."""
-    __slots__ = ("name", "trainable", "path", "_version")
+    __slots__ = ("name", "trainable", "path", "_version", "constraint")
 
     def __init__(self, initializer=None, shape=None, dtype=None, trainable=True, name=None,
                  value=None):
@@ -141,6 +141,7 @@ class Variable(Tensor):
         self.path = self.name
         self.trainable = bool(trainable)
         self._version = 0  # bumped by every in-place update
+        self.constraint = None  # a callable the optimizer applies after each update (Keras 3)
 
     def numpy(self):
         """A host copy of the value (later updates do not change it)."""

@@ -2,7 +2,7 @@
 in C++, one call per weight."""
 import numpy as np
 
-from . import _core, cuda
+from . import _core, constraints, cuda
 from .engine import Tensor, Variable
 
 
@@ -51,6 +51,7 @@ class Optimizer:
                 raise ValueError(f"Gradient for '{var.path}' has shape {tuple(grad.shape)}; expected {var.shape}")
             self._update(var.value, grad, self._slots_for(var))
             var._version += 1
+        constraints.apply_constraints(v for _, v in pairs)  # kernel_constraint & co, as Keras 3
 
     def apply(self, grads, trainable_variables=None):
         """Keras 3's form: ``apply(grads, variables)``."""

@@ -2,9 +2,8 @@
 ELU and Softmax, each written with ``ember.ops``."""
 import numpy as np
 
-from .. import ops, regularizers
+from .. import constraints, initializers, ops, regularizers
 from .base import Layer, _shape_str
-from .normalization import _no_constraint
 
 
 def _number(value, name, allow_none=False, minimum=None):
@@ -73,7 +72,6 @@ class PReLU(_Elementwise):
     def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None,
                  shared_axes=None, **kwargs):
         super().__init__(**kwargs)
-        _no_constraint("PReLU", alpha_constraint=alpha_constraint)
         if shared_axes is not None:
             shared = list(shared_axes) if isinstance(shared_axes, (list, tuple)) else [shared_axes]
             if any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) or a < 1 for a in shared):
@@ -81,8 +79,9 @@ class PReLU(_Elementwise):
                                  f"Received: shared_axes={shared_axes!r}")
             shared_axes = [int(a) for a in shared]
         self.shared_axes = shared_axes
-        self.alpha_initializer = alpha_initializer
-        self.alpha_regularizer = alpha_regularizer
+        self.alpha_initializer = initializers.get(alpha_initializer)
+        self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        self.alpha_constraint = constraints.get(alpha_constraint)
 
     def build(self, input_shape):
         shape = list(input_shape[1:])
@@ -95,15 +94,16 @@ class PReLU(_Elementwise):
             raise ValueError(f"PReLU '{self.name}' needs every non-shared axis known. Received: input shape "
                              f"{_shape_str(tuple(input_shape))}, shared_axes={self.shared_axes}")
         self.alpha = self.add_weight(shape=tuple(shape), initializer=self.alpha_initializer, name="alpha",
-                                     regularizer=self.alpha_regularizer)
+                                     regularizer=self.alpha_regularizer, constraint=self.alpha_constraint)
         self.built = True
 
     def call(self, inputs):
         return ops.subtract(ops.relu(inputs), ops.multiply(self.alpha, ops.relu(ops.negative(inputs))))
 
     def get_config(self):
-        return {**super().get_config(), "alpha_initializer": self.alpha_initializer,
-                "alpha_regularizer": regularizers.serialize(self.alpha_regularizer), "alpha_constraint": None,
+        return {**super().get_config(), "alpha_initializer": initializers.serialize(self.alpha_initializer),
+                "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
+                "alpha_constraint": constraints.serialize(self.alpha_constraint),
                 "shared_axes": self.shared_axes}
 
 

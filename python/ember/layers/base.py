@@ -6,7 +6,6 @@ import re
 
 import numpy as np
 
-from .. import utils
 from ..engine import KerasTensor, Tensor, Variable, any_symbolic, convert_to_tensor, flatten  # noqa: F401
 
 _name_counts = {}
@@ -22,59 +21,18 @@ def _snake(name):
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower().replace("2_d", "2d")
 
 
-def _fans(shape):
-    if len(shape) == 2:
-        return shape[0], shape[1]
-    if len(shape) == 4:
-        receptive = shape[0] * shape[1]
-        return shape[2] * receptive, shape[3] * receptive
-    n = int(np.prod(shape)) if shape else 1
-    return n, n
-
-
-_INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
-                 "lecun_normal", "zeros", "ones", "random_normal", "random_uniform")
-
-
 def initialize(kind, shape):
-    """Initial weights drawn from ember's seeded generator, Keras formulas.
-    ``kind`` is a Keras name or a callable ``f(shape, dtype)``."""
-    if callable(kind) and not isinstance(kind, str):
-        value = kind(tuple(shape), dtype="float32")
-        return np.ascontiguousarray(np.asarray(value), dtype=np.float32)
-    if isinstance(kind, str) and kind not in _INITIALIZERS:
-        kind = _snake(kind)  # Keras's class names: "Zeros", "GlorotUniform"
-    if not isinstance(kind, str) or kind not in _INITIALIZERS:
-        raise ValueError(f"Unknown initializer: {kind!r}. Expected one of {', '.join(_INITIALIZERS)}.")
-    rng = utils.rng()
-    fan_in, fan_out = _fans(shape)
-    if kind == "zeros":
-        return np.zeros(shape, np.float32)
-    if kind == "ones":
-        return np.ones(shape, np.float32)
-    if kind == "random_normal":
-        return (rng.standard_normal(shape) * 0.05).astype(np.float32)
-    if kind == "random_uniform":
-        return rng.uniform(-0.05, 0.05, shape).astype(np.float32)
-    scale = {"glorot": 2.0 / max(fan_in + fan_out, 1), "he": 2.0 / max(fan_in, 1),
-             "lecun": 1.0 / max(fan_in, 1)}[kind.split("_")[0]]
-    if kind.endswith("uniform"):
-        limit = np.sqrt(3.0 * scale)
-        return rng.uniform(-limit, limit, shape).astype(np.float32)
-    # Truncated normal at two standard deviations, as Keras's variance scaling.
-    std = np.sqrt(scale) / 0.87962566103423978
-    return (truncated_normal(rng, shape) * std).astype(np.float32)
+    """The float32 array a weight starts from: ``kind`` is anything
+    ``ember.initializers.get`` takes (a Keras name such as 'glorot_uniform',
+    an Initializer, a config dict, a callable ``f(shape, dtype)``)."""
+    from .. import initializers
+    return initializers.initial_value(kind, shape)
 
 
-def truncated_normal(rng, shape):
-    """Standard normal draws redrawn until all lie within two standard
-    deviations (Keras's truncated normal)."""
-    out = rng.standard_normal(shape)
-    bad = np.abs(out) > 2
-    while bad.any():
-        out[bad] = rng.standard_normal(int(bad.sum()))
-        bad = np.abs(out) > 2
-    return out
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"Argument `{name}` must be a positive int. Received: {name}={value!r}")
+    return int(value)
 
 
 def as_tuple(value, n, name):
@@ -162,8 +120,14 @@ class Layer:
     adds a node to the graph of a functional model; one layer object may be
     called many times (shared weights)."""
 
+    # A layer class that takes Keras 2's ``input_length`` (Embedding) sets
+    # this: the argument then declares the input shape (input_length,).
+    _takes_input_length = False
+    activity_regularizer = None  # set by __init__; the default serves subclasses that skip it
+
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, batch_input_shape=None,
                  input_dim=None, activity_regularizer=None, autocast=True, **kwargs):
+        input_length = kwargs.pop("input_length", None) if self._takes_input_length else None
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments: {sorted(kwargs)}")
         if dtype not in (None, "float32", np.float32) and not (isinstance(dtype, dict) or hasattr(dtype, "name")):
@@ -182,7 +146,11 @@ class Layer:
         if batch_input_shape is not None:
             input_shape = tuple(batch_input_shape)[1:]
         if input_dim is not None and input_shape is None:
-            input_shape = (int(input_dim),)
+            input_shape = (_positive_int(input_dim, "input_dim"),)
+        if input_length is not None and input_shape is None:
+            input_shape = (_positive_int(input_length, "input_length"),)
+        from .. import regularizers
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self._declared_input_shape = tuple(input_shape) if input_shape is not None else None
 
     # ----- attribute tracking
@@ -231,13 +199,15 @@ class Layer:
         if any(d < 0 for d in shape):
             raise ValueError(f"add_weight expects non-negative dimensions. Received: shape={shape}")
         name = name or "variable"
+        from .. import constraints, regularizers
+        regularizer, constraint = regularizers.get(regularizer), constraints.get(constraint)
         var = Variable(initialize(initializer or "glorot_uniform", shape), name=name,
                        trainable=trainable)
         var.path = f"{self.name}/{name}"
+        var.constraint = constraint  # applied by the optimizer after each update
         self._weights.append(var)
         if regularizer is not None:
-            from .. import regularizers
-            self._regularized.append((var, regularizers.get(regularizer)))
+            self._regularized.append((var, regularizer))
         return var
 
     @property
@@ -412,6 +382,8 @@ class Layer:
             _training_context.pop()
         if self.supports_masking and args:
             self._set_output_masks(args[0], outputs, previous_mask)
+        if self.activity_regularizer is not None:
+            self._add_activity_loss(outputs)
         return outputs
 
     # ----- masks (Keras 3's contract)
@@ -439,6 +411,17 @@ class Layer:
         for t, m in zip(flat_out, flat_masks):
             if isinstance(t, Tensor) and m is not None and t._keras_mask is None:
                 t._keras_mask = m if isinstance(m, Tensor) else convert_to_tensor(m)
+
+    def _add_activity_loss(self, outputs):
+        """As Keras 3: the activity regularizer of each output, divided by
+        the batch size, joins the layer's losses."""
+        from .. import ops
+        for out in flatten(outputs):
+            if isinstance(out, Tensor):
+                loss = self.activity_regularizer(out)
+                if out.ndim > 0 and out.shape[0] > 0:
+                    loss = ops.divide(loss, float(out.shape[0]))
+                self.add_loss(loss)
 
     def call(self, inputs, *args, **kwargs):
         raise NotImplementedError(f"Layer {type(self).__name__} does not implement call().")
@@ -495,6 +478,9 @@ class Layer:
     # ----- config
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable, "dtype": "float32"}
+        if self.activity_regularizer is not None:
+            from .. import regularizers
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if self._declared_input_shape is not None:
             config["input_shape"] = list(self._declared_input_shape)
         return config

@@ -1,7 +1,7 @@
 """Conv2D, pooling and global pooling over NHWC images."""
 from .. import activations, ops
 from .base import Layer, as_tuple, check_padding
-from .core import _ActivationMixin
+from .core import _ActivationMixin, _set_weight_options, _weight_options_config
 
 
 def _out_size(size, k, stride, dilation, padding):
@@ -39,8 +39,9 @@ class Conv2D(_ActivationMixin, Layer):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
-        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        _set_weight_options(self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                            kernel_constraint, bias_constraint)
         if isinstance(filters, bool) or not isinstance(filters, int) or filters <= 0:
             raise ValueError(f"Argument `filters` must be a positive int. Received: {filters!r}")
         _check_data_format(data_format)
@@ -54,17 +55,16 @@ class Conv2D(_ActivationMixin, Layer):
                              f"Received: strides={self.strides}, dilation_rate={self.dilation_rate}")
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
 
     def build(self, input_shape):
         _check_image(self, input_shape)
         _check_fits(self, input_shape, self.kernel_size)
         shape = self.kernel_size + (input_shape[-1], self.filters)
         self.kernel = self.add_weight(shape=shape, initializer=self.kernel_initializer, name="kernel",
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
-                                    name="bias", regularizer=self.bias_regularizer) if self.use_bias else None
+                                    name="bias", regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -82,8 +82,7 @@ class Conv2D(_ActivationMixin, Layer):
                 "kernel_size": list(self.kernel_size), "strides": list(self.strides),
                 "padding": self.padding, "dilation_rate": list(self.dilation_rate),
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": self.kernel_initializer,
-                "bias_initializer": self.bias_initializer}
+                **_weight_options_config(self)}
 
 
 class _Pooling2D(Layer):

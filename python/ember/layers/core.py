@@ -2,8 +2,29 @@
 an op on symbolic tensors becomes."""
 import numpy as np
 
-from .. import activations, ops, utils
+from .. import activations, constraints, initializers, ops, regularizers, utils
 from .base import Layer, _unique_name
+
+
+_WEIGHT_OPTIONS = ("kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+                   "kernel_constraint", "bias_constraint")
+
+
+def _set_weight_options(layer, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                        kernel_constraint, bias_constraint):
+    """Resolves a kernel-and-bias layer's initializers, regularizers and
+    constraints (names, dicts, objects) as Keras does at construction."""
+    layer.kernel_initializer = initializers.get(kernel_initializer)
+    layer.bias_initializer = initializers.get(bias_initializer)
+    layer.kernel_regularizer = regularizers.get(kernel_regularizer)
+    layer.bias_regularizer = regularizers.get(bias_regularizer)
+    layer.kernel_constraint = constraints.get(kernel_constraint)
+    layer.bias_constraint = constraints.get(bias_constraint)
+
+
+def _weight_options_config(layer):
+    modules = (initializers, initializers, regularizers, regularizers, constraints, constraints)
+    return {key: module.serialize(getattr(layer, key)) for key, module in zip(_WEIGHT_OPTIONS, modules)}
 
 
 class _ActivationMixin:
@@ -25,26 +46,25 @@ class Dense(_ActivationMixin, Layer):
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.supports_masking = True
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Argument `units` must be a positive int. Received: {units!r}")
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_regularizer = kernel_regularizer
-        self.bias_regularizer = bias_regularizer
+        _set_weight_options(self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                            kernel_constraint, bias_constraint)
 
     def build(self, input_shape):
         if len(input_shape) < 2 or input_shape[-1] is None:
             raise ValueError(f"Dense expects input of shape (batch, ..., features). Received: {tuple(input_shape)}")
         self.kernel = self.add_weight(shape=(input_shape[-1], self.units),
                                       initializer=self.kernel_initializer, name="kernel",
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer,
-                                    name="bias", regularizer=self.bias_regularizer) if self.use_bias else None
+                                    name="bias", regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -56,7 +76,7 @@ class Dense(_ActivationMixin, Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": self.kernel_initializer, "bias_initializer": self.bias_initializer}
+                **_weight_options_config(self)}
 
 
 class Activation(Layer):

@@ -2,7 +2,7 @@
 any axes of each sample."""
 import numpy as np
 
-from .. import ops, regularizers
+from .. import constraints, initializers, ops, regularizers
 from .base import Layer
 
 
@@ -13,7 +13,8 @@ class BatchNormalization(Layer):
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
-                 moving_mean_initializer="zeros", moving_variance_initializer="ones", **kwargs):
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
         if axis not in (-1,):
@@ -23,8 +24,12 @@ class BatchNormalization(Layer):
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
-        self.initializers = (gamma_initializer, beta_initializer, moving_mean_initializer,
-                             moving_variance_initializer)
+        self.initializers = tuple(initializers.get(i) for i in (gamma_initializer, beta_initializer,
+                                                                 moving_mean_initializer, moving_variance_initializer))
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.beta_constraint = constraints.get(beta_constraint)
 
     def build(self, input_shape):
         if self.axis not in (-1, len(input_shape) - 1):
@@ -33,9 +38,13 @@ class BatchNormalization(Layer):
         c = input_shape[-1]
         gi, bi, mi, vi = self.initializers
         self.gamma = self.add_weight(shape=(c,), initializer=gi if self.scale else "ones",
-                                     trainable=self.scale, name="gamma")
+                                     trainable=self.scale, name="gamma",
+                                     regularizer=self.gamma_regularizer if self.scale else None,
+                                     constraint=self.gamma_constraint if self.scale else None)
         self.beta = self.add_weight(shape=(c,), initializer=bi if self.center else "zeros",
-                                    trainable=self.center, name="beta")
+                                    trainable=self.center, name="beta",
+                                    regularizer=self.beta_regularizer if self.center else None,
+                                    constraint=self.beta_constraint if self.center else None)
         self.moving_mean = self.add_weight(shape=(c,), initializer=mi, trainable=False,
                                            name="moving_mean")
         self.moving_variance = self.add_weight(shape=(c,), initializer=vi, trainable=False,
@@ -59,17 +68,15 @@ class BatchNormalization(Layer):
                                     self.moving_variance, self.epsilon)
 
     def get_config(self):
-        gi, bi, mi, vi = self.initializers
+        gi, bi, mi, vi = (initializers.serialize(i) for i in self.initializers)
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
                 "gamma_initializer": gi, "beta_initializer": bi,
-                "moving_mean_initializer": mi, "moving_variance_initializer": vi}
-
-
-def _no_constraint(layer, **constraints):
-    for name, value in constraints.items():
-        if value is not None:
-            raise ValueError(f"ember's {layer} does not apply weight constraints. Received: {name}={value!r}")
+                "moving_mean_initializer": mi, "moving_variance_initializer": vi,
+                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+                "beta_constraint": constraints.serialize(self.beta_constraint),
+                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
 
 
 class LayerNormalization(Layer):
@@ -91,12 +98,15 @@ class LayerNormalization(Layer):
             raise TypeError(f"Argument `axis` must be an int or a list of ints. Received: axis={axis!r}")
         if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon < 0:
             raise ValueError(f"Argument `epsilon` must be a non-negative float. Received: epsilon={epsilon!r}")
-        _no_constraint("LayerNormalization", beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         self.axis = [int(a) for a in axis] if isinstance(axis, (list, tuple)) else int(axis)
         self.epsilon = float(epsilon)
         self.center, self.scale, self.rms_scaling = bool(center), bool(scale), bool(rms_scaling)
-        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
-        self.beta_regularizer, self.gamma_regularizer = beta_regularizer, gamma_regularizer
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
         self.gamma = self.beta = None
 
     def _resolve(self, input_shape):
@@ -121,10 +131,10 @@ class LayerNormalization(Layer):
         self._bshape = [input_shape[a] if a in self._axes else 1 for a in range(len(input_shape))]
         if self.scale or self.rms_scaling:
             self.gamma = self.add_weight(shape=shape, initializer=self.gamma_initializer, name="gamma",
-                                         regularizer=self.gamma_regularizer)
+                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
         if self.center and not self.rms_scaling:
             self.beta = self.add_weight(shape=shape, initializer=self.beta_initializer, name="beta",
-                                        regularizer=self.beta_regularizer)
+                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint)
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -153,7 +163,9 @@ class LayerNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
                 "scale": self.scale, "rms_scaling": self.rms_scaling,
-                "beta_initializer": self.beta_initializer, "gamma_initializer": self.gamma_initializer,
+                "beta_initializer": initializers.serialize(self.beta_initializer),
+                "gamma_initializer": initializers.serialize(self.gamma_initializer),
                 "beta_regularizer": regularizers.serialize(self.beta_regularizer),
                 "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-                "beta_constraint": None, "gamma_constraint": None}
+                "beta_constraint": constraints.serialize(self.beta_constraint),
+                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
