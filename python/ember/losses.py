@@ -343,23 +343,28 @@ class LossFunctionWrapper(Loss):
         return {**super().get_config(), **self._fn_kwargs}
 
 
+def bind_arguments(class_name, names, args, kwargs):
+    """The arguments of a call, by name, for a signature whose parameters
+    are ``names`` in order; a TypeError for extra, repeated or unknown ones."""
+    if len(args) > len(names):
+        raise TypeError(f"{class_name} takes at most {len(names)} positional arguments. Received: {len(args)}")
+    given = dict(zip(names, args))
+    overlap = set(given) & set(kwargs)
+    if overlap:
+        raise TypeError(f"{class_name} got multiple values for {sorted(overlap)}")
+    given.update(kwargs)
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise TypeError(f"{class_name} got unexpected keyword arguments {unknown}. Expected some of {names}")
+    return given
+
+
 def _wrapper_class(class_name, fn, default_name, params=(), doc="", **members):
     """A Keras loss class around ``fn``: ``params`` are its keyword
     arguments with their defaults, in Keras's order (before reduction);
     ``members`` are further methods and attributes."""
     def __init__(self, *args, **kwargs):
-        names = [p for p, _ in params] + ["reduction", "name", "dtype"]
-        if len(args) > len(names):
-            raise TypeError(f"{class_name} takes at most {len(names)} positional arguments. "
-                            f"Received: {len(args)}")
-        given = dict(zip(names, args))
-        overlap = set(given) & set(kwargs)
-        if overlap:
-            raise TypeError(f"{class_name} got multiple values for {sorted(overlap)}")
-        given.update(kwargs)
-        unknown = sorted(set(given) - set(names))
-        if unknown:
-            raise TypeError(f"{class_name} got unexpected keyword arguments {unknown}. Expected some of {names}")
+        given = bind_arguments(class_name, [p for p, _ in params] + ["reduction", "name", "dtype"], args, kwargs)
         fn_kwargs = {p: given.get(p, d) for p, d in params}
         self.from_logits = bool(fn_kwargs.get("from_logits", False))
         LossFunctionWrapper.__init__(self, fn, reduction=given.get("reduction", "sum_over_batch_size"),
@@ -462,26 +467,33 @@ _CLASSES = {cls.__name__: cls for cls in (
     BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryFocalCrossentropy,
     CategoricalFocalCrossentropy)}
 
-# Every string Keras 3 accepts for a loss (and a few Keras 2 spellings).
-_BY_NAME = {
-    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError, "MSE": MeanSquaredError,
-    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
-    "mean_absolute_percentage_error": MeanAbsolutePercentageError, "mape": MeanAbsolutePercentageError,
-    "MAPE": MeanAbsolutePercentageError,
-    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError, "msle": MeanSquaredLogarithmicError,
-    "MSLE": MeanSquaredLogarithmicError,
-    "huber": Huber, "huber_loss": Huber,
-    "log_cosh": LogCosh, "logcosh": LogCosh,
-    "kl_divergence": KLDivergence, "kld": KLDivergence, "KLD": KLDivergence,
-    "kullback_leibler_divergence": KLDivergence,
+# Short names Keras 3 accepts for losses and metrics alike (and a few Keras 2 spellings).
+ALIASES = {"mse": "mean_squared_error", "MSE": "mean_squared_error", "mae": "mean_absolute_error",
+           "MAE": "mean_absolute_error", "mape": "mean_absolute_percentage_error",
+           "MAPE": "mean_absolute_percentage_error", "msle": "mean_squared_logarithmic_error",
+           "MSLE": "mean_squared_logarithmic_error", "kld": "kl_divergence", "KLD": "kl_divergence",
+           "kullback_leibler_divergence": "kl_divergence", "bce": "binary_crossentropy",
+           "BCE": "binary_crossentropy"}
+
+
+def with_aliases(by_name):
+    """A table of canonical names extended by the ALIASES of those names."""
+    return {**by_name, **{a: by_name[n] for a, n in ALIASES.items() if n in by_name}}
+
+
+# Every string Keras 3 accepts for a loss.
+_BY_NAME = with_aliases({
+    "mean_squared_error": MeanSquaredError, "mean_absolute_error": MeanAbsoluteError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "huber": Huber, "huber_loss": Huber, "log_cosh": LogCosh, "logcosh": LogCosh, "kl_divergence": KLDivergence,
     "poisson": Poisson, "cosine_similarity": CosineSimilarity,
     "hinge": Hinge, "squared_hinge": SquaredHinge, "categorical_hinge": CategoricalHinge,
-    "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
-    "categorical_crossentropy": CategoricalCrossentropy,
+    "binary_crossentropy": BinaryCrossentropy, "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "binary_focal_crossentropy": BinaryFocalCrossentropy,
     "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
-}
+})
 # The module's function forms, by object, so get(ember.losses.mae) gives the class.
 _FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
               mean_absolute_percentage_error: MeanAbsolutePercentageError,

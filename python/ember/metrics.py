@@ -187,16 +187,7 @@ def _wrapped(class_name, fn, default_name, params=(), order=("name", "dtype"), d
     names = list(order) + [p for p in defaults if p not in order]
 
     def __init__(self, *args, **kwargs):
-        if len(args) > len(names):
-            raise TypeError(f"{class_name} takes at most {len(names)} positional arguments. Received: {len(args)}")
-        given = dict(zip(names, args))
-        overlap = set(given) & set(kwargs)
-        if overlap:
-            raise TypeError(f"{class_name} got multiple values for {sorted(overlap)}")
-        given.update(kwargs)
-        unknown = sorted(set(given) - set(names))
-        if unknown:
-            raise TypeError(f"{class_name} got unexpected keyword arguments {unknown}. Expected some of {names}")
+        given = _losses.bind_arguments(class_name, names, args, kwargs)
         fn_kwargs = {p: given.get(p, d) for p, d in defaults.items()}
         for p, v in fn_kwargs.items():
             setattr(self, p, v)
@@ -653,27 +644,23 @@ _CLASSES = {cls.__name__: cls for cls in (
     SparseCategoricalCrossentropy, Precision, Recall, AUC, F1Score, FBetaScore)}
 
 # Every string Keras 3 accepts for a metric (and a few Keras 2 spellings).
-_BY_NAME = {
+_BY_NAME = _losses.with_aliases({
     "binary_accuracy": BinaryAccuracy, "categorical_accuracy": CategoricalAccuracy,
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
     "top_k_categorical_accuracy": TopKCategoricalAccuracy,
     "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
-    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError, "MSE": MeanSquaredError,
-    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
-    "mean_absolute_percentage_error": MeanAbsolutePercentageError, "mape": MeanAbsolutePercentageError,
-    "MAPE": MeanAbsolutePercentageError,
-    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError, "msle": MeanSquaredLogarithmicError,
-    "MSLE": MeanSquaredLogarithmicError,
+    "mean_squared_error": MeanSquaredError, "mean_absolute_error": MeanAbsoluteError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
     "root_mean_squared_error": RootMeanSquaredError, "cosine_similarity": CosineSimilarity,
     "log_cosh_error": LogCoshError, "logcosh": LogCoshError, "log_cosh": LogCoshError,
-    "kl_divergence": KLDivergence, "kld": KLDivergence, "kullback_leibler_divergence": KLDivergence,
-    "poisson": Poisson, "hinge": Hinge, "squared_hinge": SquaredHinge, "categorical_hinge": CategoricalHinge,
-    "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
+    "kl_divergence": KLDivergence, "poisson": Poisson, "hinge": Hinge, "squared_hinge": SquaredHinge,
+    "categorical_hinge": CategoricalHinge, "binary_crossentropy": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "auc": AUC, "precision": Precision, "recall": Recall, "f1_score": F1Score, "fbeta_score": FBetaScore,
     "f_beta_score": FBetaScore, "mean": Mean, "sum": Sum,
-}
+})
 # Function forms, by object, so get(ember.metrics.mae) gives the class.
 _FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
               mean_absolute_percentage_error: MeanAbsolutePercentageError,
