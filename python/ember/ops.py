@@ -1039,15 +1039,15 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 @_op
 def binary_crossentropy(target, output, from_logits=False):
-    """Per-sample binary cross-entropy: the mean over the last axis."""
+    """Elementwise binary cross-entropy (as Keras's ``keras.ops``: the
+    shape of output; ``keras.losses.binary_crossentropy`` averages it over
+    the last axis)."""
     output = _t(output)
     y = convert_to_tensor(target, "float32")
     if from_logits:
-        elem = add(subtract(relu(output), multiply(output, y)), log1p(exp(negative(abs(output)))))
-    else:
-        p = clip(output, _EPSILON, 1 - _EPSILON)
-        elem = negative(add(multiply(y, log(p)), multiply(subtract(1.0, y), log(subtract(1.0, p)))))
-    return mean(elem, axis=-1)
+        return add(subtract(relu(output), multiply(output, y)), log1p(exp(negative(abs(output)))))
+    p = clip(output, _EPSILON, 1 - _EPSILON)
+    return negative(add(multiply(y, log(p)), multiply(subtract(1.0, y), log(subtract(1.0, p)))))
 
 
 def dense(x, kernel, bias=None, relu=False):

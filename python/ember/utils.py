@@ -47,6 +47,9 @@ def to_categorical(x, num_classes=None):
 
 
 def _format_value(v):
+    if np.ndim(v):  # a metric with one value per class or threshold
+        return "[" + " ".join(_format_value(float(x)) for x in np.ravel(v)) + "]"
+    v = float(v)
     return f"{v:.4f}" if abs(v) >= 1e-3 or v == 0 else f"{v:.4e}"
 
 
@@ -133,7 +136,7 @@ class Progbar:
             eta = per * (self.target - current) if self.target else 0
             parts.append(f"ETA: {_format_time(eta)} {_per_step(per)}")
         for k, v in self._values.items():
-            parts.append(f"{k}: {_format_value(float(v))}")
+            parts.append(f"{k}: {_format_value(v)}")
         return " - ".join(parts)
 
 

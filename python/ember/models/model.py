@@ -272,7 +272,12 @@ class Model(Layer):
             metrics = [metrics]
         if not isinstance(metrics, (list, tuple, dict)):
             raise ValueError(f"`metrics` must be a list. Received: {metrics!r}")
+        if isinstance(weighted_metrics, str):
+            weighted_metrics = [weighted_metrics]
+        if weighted_metrics is not None and not isinstance(weighted_metrics, (list, tuple, dict)):
+            raise ValueError(f"`weighted_metrics` must be a list, tuple or dict. Received: {weighted_metrics!r}")
         self._metric_specs = metrics
+        self._weighted_metric_specs = weighted_metrics or []
         self._compile_metrics = None
         self.compiled = True
         if device is not None:
@@ -301,36 +306,48 @@ class Model(Layer):
 
     def _metric_objects(self):
         """The compiled metrics; ``_metric_outputs`` pairs each with the
-        index of the output it scores. For several outputs, metrics are given
-        per output (a dict by name or a list of lists), named
-        '<output>_<metric>' as Keras does."""
+        index of the output it scores and whether it takes the sample weights
+        (``weighted_metrics`` do, ``metrics`` do not, as in Keras). For
+        several outputs, metrics are given per output (a dict by name or a
+        list of lists), named '<output>_<metric>' as Keras does."""
         if self._compile_metrics is None:
-            specs = self._metric_specs
-            names = self._output_names()
-            shapes = self._output_shape_list()
-            fns = self._per_output(self._loss_fns, "loss") if self._loss_fns is not None else [None] * len(names)
-            if len(names) == 1:
-                per_output = [specs if isinstance(specs, (list, tuple)) else [specs]]
-                if isinstance(specs, dict):
-                    per_output = [self._per_output(specs, "metrics", [])[0]]
-            elif isinstance(specs, dict) or (specs and all(isinstance(m, (list, tuple)) or m is None for m in specs)):
-                per_output = self._per_output(specs, "metrics", [])
-            elif specs:
-                raise ValueError(f"The model has {len(names)} outputs {names}: give `metrics` per output, as a "
-                                 "dict by output name or a list of lists. Received: "
-                                 f"{specs!r}"[:300])
-            else:
-                per_output = [[] for _ in names]
-            pairs = []
-            for index, (ms, fn, shape) in enumerate(zip(per_output, fns, shapes)):
-                for spec in ([ms] if isinstance(ms, str) else list(ms or [])):
-                    m = metrics_module.get(spec, fn, shape)
-                    if len(names) > 1:
-                        m.name = f"{names[index]}_{m.name}"
-                    pairs.append((index, m))
+            pairs = self._metric_pairs(self._metric_specs, False)
+            taken = {m.name for _, m, _ in pairs}
+            for index, m, _ in self._metric_pairs(self._weighted_metric_specs, True):
+                if m.name in taken:  # Keras's name for a weighted twin of a metric
+                    prefix = self._output_names()[index] + "_" if len(self._output_names()) > 1 else ""
+                    m.name = prefix + "weighted_" + m.name[len(prefix):]
+                taken.add(m.name)
+                pairs.append((index, m, True))
             self._metric_outputs = pairs
-            self._compile_metrics = [m for _, m in pairs]
+            self._compile_metrics = [m for _, m, _ in pairs]
         return self._compile_metrics
+
+    def _metric_pairs(self, specs, weighted):
+        """The metrics of one compile() argument, as (output index, metric, weighted)."""
+        names = self._output_names()
+        shapes = self._output_shape_list()
+        fns = self._per_output(self._loss_fns, "loss") if self._loss_fns is not None else [None] * len(names)
+        if len(names) == 1:
+            per_output = [specs if isinstance(specs, (list, tuple)) else [specs]]
+            if isinstance(specs, dict):
+                per_output = [self._per_output(specs, "metrics", [])[0]]
+        elif isinstance(specs, dict) or (specs and all(isinstance(m, (list, tuple)) or m is None for m in specs)):
+            per_output = self._per_output(specs, "metrics", [])
+        elif specs:
+            raise ValueError(f"The model has {len(names)} outputs {names}: give `metrics` per output, as a "
+                             "dict by output name or a list of lists. Received: "
+                             f"{specs!r}"[:300])
+        else:
+            per_output = [[] for _ in names]
+        pairs = []
+        for index, (ms, fn, shape) in enumerate(zip(per_output, fns, shapes)):
+            for spec in ([ms] if isinstance(ms, str) else list(ms or [])):
+                m = metrics_module.get(spec, fn, shape)
+                if len(names) > 1:
+                    m.name = f"{names[index]}_{m.name}"
+                pairs.append((index, m, weighted))
+        return pairs
 
     @property
     def metrics(self):
@@ -426,12 +443,13 @@ class Model(Layer):
         if pairs:
             ys = self._targets_per_output(y)
             preds = flatten(y_pred)
-            for index, m in self._metric_outputs:
-                m.update_state(_to_array(ys[index]), _to_array(preds[index]), sample_weight=sample_weight)
+            for index, m, weighted in self._metric_outputs:
+                m.update_state(_to_array(ys[index]), _to_array(preds[index]),
+                               sample_weight=sample_weight if weighted else None)
         return self.get_metrics_result()
 
     def get_metrics_result(self):
-        return {m.name: float(m.result()) for m in self.metrics}
+        return {m.name: _log_value(m.result()) for m in self.metrics}
 
     def train_step(self, data):
         x, y, sample_weight = unpack_x_y_sample_weight(data)
@@ -575,6 +593,8 @@ class Model(Layer):
                 raise ValueError("`validation_data` must be a tuple (x_val, y_val).")
             vx = self._prepare_x(validation_data[0], "validation_data[0]")
             vy = self._prepare_y(validation_data[1], _n_samples(vx))
+            vsw = self._sample_weights(validation_data[2], None, vy, _n_samples(vx)) \
+                if len(validation_data) == 3 else None
         elif validation_split:
             # As Keras: the last fraction of the data, taken before shuffling.
             split = int(n * (1 - validation_split))
@@ -582,10 +602,11 @@ class Model(Layer):
             vy = map_structure(lambda a: a[split:], y)
             x = map_structure(lambda a: a[:split], x)
             y = map_structure(lambda a: a[:split], y)
+            vsw = None if sw is None else sw[split:]
             sw = None if sw is None else sw[:split]
             n = split
         else:
-            vx = vy = None
+            vx = vy = vsw = None
         if check_finite:
             self._check_finite(x, "x")
             if y is not None:
@@ -631,7 +652,7 @@ class Model(Layer):
                 cblist.on_train_batch_begin(step)
                 data = (self._device_batch(bx), by) if bw is None else (self._device_batch(bx), by, bw)
                 logs = self.train_step(data)
-                logs = {k: float(v) for k, v in logs.items()}
+                logs = {k: _log_value(v) for k, v in logs.items()}
                 loss = logs.get("loss", 0.0)
                 if not math.isfinite(loss):
                     msg = (f"Non-finite loss ({loss}) at epoch {epoch + 1}, step {step + 1}: "
@@ -645,7 +666,7 @@ class Model(Layer):
                 if self.stop_training:
                     break
             if vx is not None and not self.stop_training:
-                val = self._evaluate_arrays(vx, vy, batch_size)
+                val = self._evaluate_arrays(vx, vy, batch_size, sample_weight=vsw)
                 logs.update({"val_" + k: v for k, v in val.items()})
             cblist.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -692,7 +713,7 @@ class Model(Layer):
             by = map_structure(lambda a: a[lo:hi], y)
             data = (self._device_batch(bx), by) if sample_weight is None else \
                 (self._device_batch(bx), by, sample_weight[lo:hi])
-            logs = {k: float(v) for k, v in self.test_step(data).items()}
+            logs = {k: _log_value(v) for k, v in self.test_step(data).items()}
             if bar:
                 bar.update(step + 1, logs, finalize=step + 1 == steps)
         return logs
@@ -733,7 +754,9 @@ class Model(Layer):
         x = self._prepare_x(x)
         y = self._prepare_y(y, _n_samples(x))
         self.reset_metrics()
-        logs = {k: float(v) for k, v in self.train_step((self._device_batch(x), y)).items()}
+        sw = self._sample_weights(sample_weight, class_weight, y, _n_samples(x))
+        data = (self._device_batch(x), y) if sw is None else (self._device_batch(x), y, sw)
+        logs = {k: _log_value(v) for k, v in self.train_step(data).items()}
         return self._batch_result(logs, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -741,7 +764,9 @@ class Model(Layer):
         x = self._prepare_x(x)
         y = self._prepare_y(y, _n_samples(x))
         self.reset_metrics()
-        logs = {k: float(v) for k, v in self.test_step((self._device_batch(x), y)).items()}
+        sw = self._sample_weights(sample_weight, None, y, _n_samples(x))
+        data = (self._device_batch(x), y) if sw is None else (self._device_batch(x), y, sw)
+        logs = {k: _log_value(v) for k, v in self.test_step(data).items()}
         return self._batch_result(logs, return_dict)
 
     @staticmethod
@@ -802,6 +827,12 @@ class Model(Layer):
             if tuple(arr.shape) != tuple(var.shape):
                 raise ValueError(f"Architecture mismatch loading '{filepath}': weight '{var.path}' has shape "
                                  f"{tuple(var.shape)} in the model but {tuple(arr.shape)} in the file")
+
+
+def _log_value(v):
+    """A metric's result for the logs: a float, or an array for a metric
+    with one value per class or threshold (as Keras logs them)."""
+    return float(v) if np.ndim(v) == 0 else np.asarray(v, np.float64)
 
 
 def utils_name(cls):
