@@ -75,3 +75,16 @@ def test_supports_masking_follows_keras():
     layer = layers.Flatten()
     layer.supports_masking = True
     assert layer.supports_masking
+
+
+def test_a_loss_on_a_masked_output_averages_over_the_kept_steps_only():
+    inp = ember.Input((3, 1))
+    model = ember.Model(inp, layers.Dense(2)(MakeMask()(inp)))
+    model.compile(optimizer="sgd", loss="mse")
+    y = np.zeros((2, 3, 2), np.float32)
+    per_step = np.mean(model.predict(X, verbose=0).astype(np.float64) ** 2, axis=-1)
+    np.testing.assert_allclose(model.evaluate(X, y, verbose=0), per_step[EXPECTED].mean(), rtol=1e-5)
+    weights = np.array([1.0, 3.0], np.float32)
+    kept = EXPECTED.astype(np.float64)
+    want = np.sum(per_step * kept * weights[:, None]) * kept.size / kept.sum() / kept.size
+    np.testing.assert_allclose(model.evaluate(X, y, sample_weight=weights, verbose=0), want, rtol=1e-5)

@@ -269,6 +269,20 @@ def reduce_weighted_values(values, sample_weight=None, reduction="sum_over_batch
     return ops.divide(total, divisor) if divisor else ops.multiply(total, 0.0)
 
 
+def _mask_weights(mask, sample_weight, reduction):
+    """Keras 3's rule for an output that carries a mask (a sequence after
+    ``Embedding(mask_zero=True)``): masked steps weigh 0 and, for a mean, the
+    kept ones weigh ``total / kept``, so the mean is over the kept steps."""
+    m = np.asarray(mask, dtype=np.float64)
+    if reduction in ("mean", "sum_over_batch_size"):
+        m = m * (m.size / (m.sum() + 1e-7))
+    if sample_weight is not None:
+        w = np.asarray(sample_weight, dtype=np.float64)
+        w = w.reshape(w.shape + (1,) * (m.ndim - w.ndim)) if w.ndim < m.ndim else w
+        m = m * w
+    return m.astype(np.float32)
+
+
 # ---------------------------------------------------------------- classes
 class Loss:
     """Base class of the losses: subclass it and define ``call(y_true,
@@ -293,13 +307,17 @@ class Loss:
         """The losses of the batch, weighted by ``sample_weight`` and reduced
         (by default ``sum(loss * sample_weight) / number_of_losses``)."""
         y_pred = y_pred if isinstance(y_pred, Tensor) else ops.convert_to_tensor(y_pred)
-        if sample_weight is None and self.reduction in ("sum_over_batch_size", "mean", "mean_with_sample_weight"):
+        mask = y_pred._keras_mask
+        if mask is None and sample_weight is None and \
+                self.reduction in ("sum_over_batch_size", "mean", "mean_with_sample_weight"):
             fused = self._fused_mean(y_true, y_pred)
             if fused is not None:
                 return fused
         losses = self.call(y_true, y_pred)
         if not isinstance(losses, Tensor):
             losses = ops.convert_to_tensor(losses)
+        if mask is not None:
+            sample_weight = _mask_weights(mask, sample_weight, self.reduction)
         return reduce_weighted_values(losses, sample_weight, self.reduction)
 
     def call(self, y_true, y_pred):
