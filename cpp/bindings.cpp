@@ -602,7 +602,7 @@ struct Update {
 GradPrep grad_prep(double lr, double weight_decay, double grad_scale, double clipvalue) {
     GradPrep gp;
     gp.decay = (float)lr * finite_arg(weight_decay, "weight_decay", 0.0, 1e30);
-    gp.scale = finite_arg(grad_scale, "grad_scale", -1e30, 1e30);
+    gp.scale = (float)grad_scale;  // NaN allowed: Keras turns a non-finite global norm into NaN updates
     gp.clip_value = finite_arg(clipvalue, "clipvalue", 0.0, 1e30);
     return gp;
 }

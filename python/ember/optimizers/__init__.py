@@ -35,6 +35,12 @@ def _real(value, name, lo=None, hi=None, allow_none=False):
     return float(value)
 
 
+def _snake_case(name):
+    """Keras's default optimizer names: 'AdamW' -> 'adam_w', 'RMSprop' -> 'rm_sprop'."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
 def _filled_like(value, fill):
     """An array of value's shape and device holding `fill`."""
     if fill == 0.0:
@@ -62,7 +68,7 @@ class Optimizer:
         kwargs.pop("decay", None)  # Keras 3 ignores the legacy `decay` argument too
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments: {sorted(kwargs)}")
-        self.name = name or type(self).__name__.lower()
+        self.name = name or _snake_case(type(self).__name__)
         self.weight_decay = _real(weight_decay, "weight_decay", 0.0, allow_none=True)
         self.clipnorm = _real(clipnorm, "clipnorm", 0.0, allow_none=True)
         self.clipvalue = _real(clipvalue, "clipvalue", 0.0, allow_none=True)
