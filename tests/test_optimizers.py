@@ -4,6 +4,7 @@ Keras 3 itself (where it is installed; KERAS_BACKEND=jax), and each update
 kernel on the CUDA device (or its CPU emulator) against the CPU."""
 import math
 import os
+import re
 
 import numpy as np
 import pytest
@@ -250,7 +251,7 @@ def _run_keras(keras, kind, cfg, w0, grads):
     vs = [keras.Variable(w.copy()) for w in w0]
     for gs in grads:
         opt.apply_gradients(zip([g.copy() for g in gs], vs))
-    return [np.asarray(v.numpy()) for v in vs]
+    return [np.array(v.value) for v in vs]
 
 
 def _case_id(case):
@@ -424,6 +425,7 @@ def test_get_and_config_round_trip(name):
 @pytest.mark.parametrize("name", ALL)
 def test_config_keys_match_keras(keras, name):
     k = keras.optimizers.get(name).get_config()
+    k["name"] = re.sub(r"_\d+$", "", k["name"])  # Keras numbers the second 'sgd' 'sgd_1'; ember does not
     e = optimizers.get(name).get_config()
     assert sorted(e) == sorted(k)
     for key, value in k.items():

@@ -352,13 +352,24 @@ class SGD(Optimizer):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
 
-class Adam(Optimizer):
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
-                 **kwargs):
+class _Moments(Optimizer):
+    """The arguments of the Adam family (Adam, AdamW, Adamax, Nadam)."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate, **kwargs)
         self.beta_1 = _real(beta_1, "beta_1", 0.0, 1.0)
         self.beta_2 = _real(beta_2, "beta_2", 0.0, 1.0)
         self.epsilon = _real(epsilon, "epsilon", 0.0)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
+
+
+class Adam(_Moments):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+                 **kwargs):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, **kwargs)
         self.amsgrad = bool(amsgrad)
 
     def _slot_names(self):
@@ -369,8 +380,7 @@ class Adam(Optimizer):
                           step, v_hat=slots[2] if self.amsgrad else None, **prep)
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {**super().get_config(), "amsgrad": self.amsgrad}
 
 
 class AdamW(Adam):
@@ -435,32 +445,19 @@ class Adadelta(Optimizer):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
 
 
-class Adamax(Optimizer):
+class Adamax(_Moments):
     _slots = ("momentum", "norm")
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate, **kwargs)
-        self.beta_1 = _real(beta_1, "beta_1", 0.0, 1.0)
-        self.beta_2 = _real(beta_2, "beta_2", 0.0, 1.0)
-        self.epsilon = _real(epsilon, "epsilon", 0.0)
 
     def _update(self, param, grad, slots, lr, step, prep):
         _core.adamax_update(param, grad, slots[0], slots[1], lr, self.beta_1, self.beta_2, self.epsilon,
                             step, **prep)
 
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
 
-
-class Nadam(Optimizer):
+class Nadam(_Moments):
     _slots = ("momentum", "velocity")
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate, **kwargs)
-        self.beta_1 = _real(beta_1, "beta_1", 0.0, 1.0)
-        self.beta_2 = _real(beta_2, "beta_2", 0.0, 1.0)
-        self.epsilon = _real(epsilon, "epsilon", 0.0)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, **kwargs)
         self._u_cache = (0, 1.0)  # (t, product of mu_1 .. mu_t)
 
     def _u_product(self, t):
@@ -476,10 +473,6 @@ class Nadam(Optimizer):
     def _update(self, param, grad, slots, lr, step, prep):
         _core.nadam_update(param, grad, slots[0], slots[1], lr, self.beta_1, self.beta_2, self.epsilon,
                            step, self._u_product(step), **prep)
-
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
 
 
 class Ftrl(Optimizer):

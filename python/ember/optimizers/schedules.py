@@ -40,27 +40,36 @@ class LearningRateSchedule:
         return cls(**config)
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _DecayOverSteps(LearningRateSchedule):
+    """The arguments ExponentialDecay and InverseTimeDecay share; ``_decay(p)``
+    maps p = step / decay_steps (floored with ``staircase``) to the rate."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
+        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate")
+        self.decay_steps = _number(decay_steps, "decay_steps", positive=True)
+        self.decay_rate = _number(decay_rate, "decay_rate")
+        self.staircase = bool(staircase)
+        self.name = name or type(self).__name__
+
+    def __call__(self, step):
+        p = _step(step) / self.decay_steps
+        return self._decay(math.floor(p) if self.staircase else p)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_DecayOverSteps):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``, the
     exponent floored with ``staircase``."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="ExponentialDecay"):
-        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = _number(decay_steps, "decay_steps", positive=True)
-        self.decay_rate = _number(decay_rate, "decay_rate")
-        self.staircase = bool(staircase)
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
-    def __call__(self, step):
-        p = _step(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
+    def _decay(self, p):
         return self.initial_learning_rate * self.decay_rate ** p
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -122,27 +131,16 @@ class PolynomialDecay(LearningRateSchedule):
                 "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_DecayOverSteps):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``, the
     ratio floored with ``staircase``."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="InverseTimeDecay"):
-        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = _number(decay_steps, "decay_steps", positive=True)
-        self.decay_rate = _number(decay_rate, "decay_rate")
-        self.staircase = bool(staircase)
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
-    def __call__(self, step):
-        p = _step(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
+    def _decay(self, p):
         return self.initial_learning_rate / (1.0 + self.decay_rate * p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
 
 
 def _cosine(fraction, alpha, scale=1.0):
