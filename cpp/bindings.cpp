@@ -578,56 +578,185 @@ py::tuple bn_backward(py::handle dy_, py::handle x_, py::handle g_, py::handle m
 
 // ---------------------------------------------------------------- Optimizers
 
+// What every update shares: the gradient (read) and the weight and slot
+// buffers (updated in place), all on the gradient's device.
+struct Update {
+    In g;
+    int64_t n;
+    Device dev;
+    Tensor p;
+    Update(py::handle p_, py::handle g_)
+        : g(input(g_, "grad")), n(g.t.numel()), dev(g.t.device), p(inplace(p_, "param", n)) {
+        require_on(p, "param", dev);
+    }
+    // A slot buffer; `use` false leaves it null (an unused optional slot).
+    Tensor slot(py::handle s, const char* name, bool use = true) {
+        Tensor t;
+        if (use) t = inplace(s, name, n);
+        require_on(t, name, dev);
+        return t;
+    }
+};
+
+// The GradPrep of optim.h from the arguments every update takes.
+GradPrep grad_prep(double lr, double weight_decay, double grad_scale, double clipvalue) {
+    GradPrep gp;
+    gp.decay = (float)lr * finite_arg(weight_decay, "weight_decay", 0.0, 1e30);
+    gp.scale = (float)grad_scale;  // NaN allowed: Keras turns a non-finite global norm into NaN updates
+    gp.clip_value = finite_arg(clipvalue, "clipvalue", 0.0, 1e30);
+    return gp;
+}
+
+float lr_arg(double lr) { return finite_arg(lr, "learning_rate", -1e30, 1e30); }
+
+int64_t step_arg(int64_t step) {
+    if (step < 1) value_error("Argument `step` must be >= 1. Received: " + std::to_string(step));
+    return step;
+}
+
 void sgd_py(py::handle p_, py::handle g_, py::handle v_, double lr, double momentum,
-            bool nesterov) {
-    In g = input(g_, "grad");
-    const int64_t n = g.t.numel();
-    const Device dev = g.t.device;
-    Tensor p = inplace(p_, "param", n);
-    require_on(p, "param", dev);
+            bool nesterov, double wd, double gs, double cv) {
+    Update u(p_, g_);
     const float mom = finite_arg(momentum, "momentum", 0.0, 1.0);
-    Tensor v;
-    if (mom > 0.0f) v = inplace(v_, "velocity", n);
-    require_on(v, "velocity", dev);
+    Tensor v = u.slot(v_, "velocity", mom > 0.0f);
+    const GradPrep gp = grad_prep(lr, wd, gs, cv);
     py::gil_scoped_release nogil;
-    EMBER_ON(dev, sgd_update(p.data, v.data, g.t.data, n, (float)lr, mom, nesterov));
+    EMBER_ON(u.dev, sgd_update(u.p.data, v.data, u.g.t.data, u.n, (float)lr, mom, nesterov, gp));
 }
 
 void adam_py(py::handle p_, py::handle g_, py::handle m_, py::handle v_, double lr, double b1,
-             double b2, double eps, int64_t step, double wd) {
-    In g = input(g_, "grad");
-    const int64_t n = g.t.numel();
-    const Device dev = g.t.device;
-    Tensor p = inplace(p_, "param", n), m = inplace(m_, "m", n), v = inplace(v_, "v", n);
-    require_on(p, "param", dev);
-    require_on(m, "m", dev);
-    require_on(v, "v", dev);
-    if (step < 1) value_error("Argument `step` must be >= 1. Received: " + std::to_string(step));
+             double b2, double eps, int64_t step, double wd, py::handle vhat_, double gs, double cv) {
+    Update u(p_, g_);
+    Tensor m = u.slot(m_, "m"), v = u.slot(v_, "v"), vhat = u.slot(vhat_, "v_hat", !vhat_.is_none());
+    step_arg(step);
     const float fb1 = finite_arg(b1, "beta_1", 0.0, 1.0 - 1e-12);
     const float fb2 = finite_arg(b2, "beta_2", 0.0, 1.0 - 1e-12);
+    const GradPrep gp = grad_prep(lr, wd, gs, cv);
     py::gil_scoped_release nogil;
-    EMBER_ON(dev, adam_update(p.data, m.data, v.data, g.t.data, n, (float)lr, fb1, fb2, (float)eps,
-                              step, (float)wd));
+    EMBER_ON(u.dev, adam_update(u.p.data, m.data, v.data, vhat.data, u.g.t.data, u.n, (float)lr, fb1, fb2,
+                                (float)eps, step, gp));
 }
 
 void rmsprop_py(py::handle p_, py::handle g_, py::handle vel_, py::handle mom_, py::handle avg_,
-                double lr, double rho, double momentum, double eps, bool centered) {
+                double lr, double rho, double momentum, double eps, bool centered, double wd,
+                double gs, double cv) {
+    Update u(p_, g_);
+    Tensor vel = u.slot(vel_, "velocity");
+    const float fm = finite_arg(momentum, "momentum", 0.0, 1.0);
+    Tensor mom = u.slot(mom_, "momentum_buffer", fm > 0.0f);
+    Tensor avg = u.slot(avg_, "average_gradient", centered);
+    const float frho = finite_arg(rho, "rho", 0.0, 1.0);
+    const GradPrep gp = grad_prep(lr, wd, gs, cv);
+    py::gil_scoped_release nogil;
+    EMBER_ON(u.dev, rmsprop_update(u.p.data, vel.data, mom.data, avg.data, u.g.t.data, u.n, (float)lr, frho,
+                                   fm, (float)eps, centered, gp));
+}
+
+void adagrad_py(py::handle p_, py::handle g_, py::handle acc_, double lr, double eps, double wd,
+                double gs, double cv) {
+    Update u(p_, g_);
+    Tensor acc = u.slot(acc_, "accumulator");
+    const float e = finite_arg(eps, "epsilon", 0.0, 1e30);
+    const GradPrep gp = grad_prep(lr, wd, gs, cv);
+    py::gil_scoped_release nogil;
+    EMBER_ON(u.dev, adagrad_update(u.p.data, acc.data, u.g.t.data, u.n, lr_arg(lr), e, gp));
+}
+
+void adadelta_py(py::handle p_, py::handle g_, py::handle ag_, py::handle ad_, double lr, double rho,
+                 double eps, double wd, double gs, double cv) {
+    Update u(p_, g_);
+    Tensor ag = u.slot(ag_, "accumulated_grad"), ad = u.slot(ad_, "accumulated_delta_var");
+    const float frho = finite_arg(rho, "rho", 0.0, 1.0);
+    const float e = finite_arg(eps, "epsilon", 0.0, 1e30);
+    const GradPrep gp = grad_prep(lr, wd, gs, cv);
+    py::gil_scoped_release nogil;
+    EMBER_ON(u.dev, adadelta_update(u.p.data, ag.data, ad.data, u.g.t.data, u.n, lr_arg(lr), frho, e, gp));
+}
+
+void adamax_py(py::handle p_, py::handle g_, py::handle m_, py::handle norm_, double lr, double b1,
+               double b2, double eps, int64_t step, double wd, double gs, double cv) {
+    Update u(p_, g_);
+    Tensor m = u.slot(m_, "m"), norm = u.slot(norm_, "u");
+    step_arg(step);
+    const float fb1 = finite_arg(b1, "beta_1", 0.0, 1.0 - 1e-12);
+    const float fb2 = finite_arg(b2, "beta_2", 0.0, 1.0);
+    const float e = finite_arg(eps, "epsilon", 0.0, 1e30);
+    const GradPrep gp = grad_prep(lr, wd, gs, cv);
+    py::gil_scoped_release nogil;
+    EMBER_ON(u.dev, adamax_update(u.p.data, m.data, norm.data, u.g.t.data, u.n, lr_arg(lr), fb1, fb2, e,
+                                  step, gp));
+}
+
+void nadam_py(py::handle p_, py::handle g_, py::handle m_, py::handle v_, double lr, double b1,
+              double b2, double eps, int64_t step, double u_product, double wd, double gs, double cv) {
+    Update u(p_, g_);
+    Tensor m = u.slot(m_, "m"), v = u.slot(v_, "v");
+    step_arg(step);
+    const float fb1 = finite_arg(b1, "beta_1", 0.0, 1.0);
+    const float fb2 = finite_arg(b2, "beta_2", 0.0, 1.0 - 1e-12);
+    const float e = finite_arg(eps, "epsilon", 0.0, 1e30);
+    if (!(u_product >= 0.0 && u_product < 1.0))
+        value_error("Argument `u_product` must be in [0, 1). Received: " + std::to_string(u_product));
+    const GradPrep gp = grad_prep(lr, wd, gs, cv);
+    py::gil_scoped_release nogil;
+    EMBER_ON(u.dev, nadam_update(u.p.data, m.data, v.data, u.g.t.data, u.n, lr_arg(lr), fb1, fb2, e, step,
+                                 u_product, gp));
+}
+
+void ftrl_py(py::handle p_, py::handle g_, py::handle acc_, py::handle lin_, double lr, double lr_power,
+             double l1, double l2, double l2_shrinkage, double beta, double wd, double gs, double cv) {
+    Update u(p_, g_);
+    Tensor acc = u.slot(acc_, "accumulator"), lin = u.slot(lin_, "linear");
+    const float flr = lr_arg(lr);
+    if (!(flr > 0.0f)) value_error("Argument `learning_rate` must be > 0 for Ftrl. Received: " + std::to_string(lr));
+    const float fp = finite_arg(lr_power, "learning_rate_power", -1e30, 0.0);
+    const float fl1 = finite_arg(l1, "l1_regularization_strength", 0.0, 1e30);
+    const float fl2 = finite_arg(l2, "l2_regularization_strength", 0.0, 1e30);
+    const float fl2s = finite_arg(l2_shrinkage, "l2_shrinkage_regularization_strength", 0.0, 1e30);
+    const float fbeta = finite_arg(beta, "beta", 0.0, 1e30);
+    const GradPrep gp = grad_prep(lr, wd, gs, cv);
+    py::gil_scoped_release nogil;
+    EMBER_ON(u.dev, ftrl_update(u.p.data, acc.data, lin.data, u.g.t.data, u.n, flr, fp, fl1, fl2, fl2s,
+                                fbeta, gp));
+}
+
+void lion_py(py::handle p_, py::handle g_, py::handle m_, double lr, double b1, double b2, double wd,
+             double gs, double cv) {
+    Update u(p_, g_);
+    Tensor m = u.slot(m_, "m");
+    const float fb1 = finite_arg(b1, "beta_1", 0.0, 1.0);
+    const float fb2 = finite_arg(b2, "beta_2", 0.0, 1.0);
+    const GradPrep gp = grad_prep(lr, wd, gs, cv);
+    py::gil_scoped_release nogil;
+    EMBER_ON(u.dev, lion_update(u.p.data, m.data, u.g.t.data, u.n, lr_arg(lr), fb1, fb2, gp));
+}
+
+void ema_py(py::handle avg_, py::handle p_, double momentum, bool overwrite) {
+    In probe = input(avg_, "average");  // for its size and device
+    const int64_t n = probe.t.numel();
+    Tensor avg = inplace(avg_, "average", n), p = inplace(p_, "param", n);
+    require_on(avg, "average", probe.t.device);
+    require_on(p, "param", probe.t.device);
+    const float mom = finite_arg(momentum, "momentum", 0.0, 1.0);
+    py::gil_scoped_release nogil;
+    EMBER_ON(probe.t.device, ema_update(avg.data, p.data, n, mom, overwrite));
+}
+
+void accumulate_py(py::handle acc_, py::handle g_, double grad_scale, double out_scale) {
     In g = input(g_, "grad");
     const int64_t n = g.t.numel();
-    const Device dev = g.t.device;
-    Tensor p = inplace(p_, "param", n), vel = inplace(vel_, "velocity", n);
-    require_on(p, "param", dev);
-    require_on(vel, "velocity", dev);
-    const float fm = finite_arg(momentum, "momentum", 0.0, 1.0);
-    Tensor mom, avg;
-    if (fm > 0.0f) mom = inplace(mom_, "momentum_buffer", n);
-    if (centered) avg = inplace(avg_, "average_gradient", n);
-    require_on(mom, "momentum_buffer", dev);
-    require_on(avg, "average_gradient", dev);
-    const float frho = finite_arg(rho, "rho", 0.0, 1.0);
+    Tensor acc = inplace(acc_, "accumulator", n);
+    require_on(acc, "accumulator", g.t.device);
+    const float gs = finite_arg(grad_scale, "grad_scale", -1e30, 1e30);
+    const float os = finite_arg(out_scale, "out_scale", -1e30, 1e30);
     py::gil_scoped_release nogil;
-    EMBER_ON(dev, rmsprop_update(p.data, vel.data, mom.data, avg.data, g.t.data, n, (float)lr, frho,
-                                 fm, (float)eps, centered));
+    EMBER_ON(g.t.device, accumulate_gradient(acc.data, g.t.data, n, gs, os));
+}
+
+double sum_squares_py(py::handle x_) {
+    In x = input(x_, "x");
+    py::gil_scoped_release nogil;
+    return EMBER_ON(x.t.device, sum_squares(x.t.data, x.t.numel()));
 }
 
 
@@ -779,15 +908,39 @@ PYBIND11_MODULE(_core, m) {
     m.def("batch_norm_backward", &bn_backward, "dy"_a, "x"_a, "gamma"_a, "mean"_a, "var"_a,
           "epsilon"_a = 1e-3);
 
+    // Every update also takes weight_decay (p -= p * lr * weight_decay first),
+    // grad_scale (g *= grad_scale) and clipvalue (g clipped to +-clipvalue; 0: off).
+#define EMBER_PREP_ARGS "weight_decay"_a = 0.0, "grad_scale"_a = 1.0, "clipvalue"_a = 0.0
     m.def("sgd_update", &sgd_py, "param"_a, "grad"_a, "velocity"_a = py::none(),
-          "learning_rate"_a = 0.01, "momentum"_a = 0.0, "nesterov"_a = false);
+          "learning_rate"_a = 0.01, "momentum"_a = 0.0, "nesterov"_a = false, EMBER_PREP_ARGS);
     m.def("adam_update", &adam_py, "param"_a, "grad"_a, "m"_a, "v"_a, "learning_rate"_a = 0.001,
           "beta_1"_a = 0.9, "beta_2"_a = 0.999, "epsilon"_a = 1e-7, "step"_a = 1,
-          "weight_decay"_a = 0.0);
+          "weight_decay"_a = 0.0, "v_hat"_a = py::none(), "grad_scale"_a = 1.0, "clipvalue"_a = 0.0);
     m.def("rmsprop_update", &rmsprop_py, "param"_a, "grad"_a, "velocity"_a,
           "momentum_buffer"_a = py::none(), "average_gradient"_a = py::none(),
           "learning_rate"_a = 0.001, "rho"_a = 0.9, "momentum"_a = 0.0, "epsilon"_a = 1e-7,
-          "centered"_a = false);
+          "centered"_a = false, EMBER_PREP_ARGS);
+    m.def("adagrad_update", &adagrad_py, "param"_a, "grad"_a, "accumulator"_a, "learning_rate"_a = 0.001,
+          "epsilon"_a = 1e-7, EMBER_PREP_ARGS);
+    m.def("adadelta_update", &adadelta_py, "param"_a, "grad"_a, "accumulated_grad"_a,
+          "accumulated_delta_var"_a, "learning_rate"_a = 0.001, "rho"_a = 0.95, "epsilon"_a = 1e-7,
+          EMBER_PREP_ARGS);
+    m.def("adamax_update", &adamax_py, "param"_a, "grad"_a, "m"_a, "u"_a, "learning_rate"_a = 0.001,
+          "beta_1"_a = 0.9, "beta_2"_a = 0.999, "epsilon"_a = 1e-7, "step"_a = 1, EMBER_PREP_ARGS);
+    m.def("nadam_update", &nadam_py, "param"_a, "grad"_a, "m"_a, "v"_a, "learning_rate"_a = 0.001,
+          "beta_1"_a = 0.9, "beta_2"_a = 0.999, "epsilon"_a = 1e-7, "step"_a = 1, "u_product"_a,
+          EMBER_PREP_ARGS);
+    m.def("ftrl_update", &ftrl_py, "param"_a, "grad"_a, "accumulator"_a, "linear"_a,
+          "learning_rate"_a = 0.001, "learning_rate_power"_a = -0.5, "l1_regularization_strength"_a = 0.0,
+          "l2_regularization_strength"_a = 0.0, "l2_shrinkage_regularization_strength"_a = 0.0,
+          "beta"_a = 0.0, EMBER_PREP_ARGS);
+    m.def("lion_update", &lion_py, "param"_a, "grad"_a, "m"_a, "learning_rate"_a = 0.001,
+          "beta_1"_a = 0.9, "beta_2"_a = 0.99, EMBER_PREP_ARGS);
+#undef EMBER_PREP_ARGS
+    m.def("ema_update", &ema_py, "average"_a, "param"_a, "momentum"_a, "overwrite"_a = false);
+    m.def("accumulate_gradient", &accumulate_py, "accumulator"_a, "grad"_a, "grad_scale"_a = 1.0,
+          "out_scale"_a = 1.0);
+    m.def("sum_squares", &sum_squares_py, "x"_a, "Sum of x^2 in double, in fixed blocks (deterministic).");
 
     register_tensor_ops(m);
 

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "activation.h"
+#include "optim.h"
 #include "pool.h"
 #include "tensor_ops.h"
 
@@ -240,9 +241,19 @@ EMBER_HD float dropout_mask(uint64_t key, int64_t i, float threshold, float keep
 }
 
 // ---------------------------------------------------------------- optimizers
-// One element of each update, Keras's formulas.
+// One element of each update, Keras's formulas (see optim.h). Each starts
+// with prepare(), which decays the weight and returns the prepared gradient.
 
-EMBER_HD void sgd_element(float& p, float* vel, float g, float lr, float momentum, bool nesterov) {
+EMBER_HD float prepare(float& p, float g, const GradPrep& gp) {
+    if (gp.decay != 0.0f) p -= p * gp.decay;
+    g *= gp.scale;
+    if (gp.clip_value > 0.0f) g = g < -gp.clip_value ? -gp.clip_value : (g > gp.clip_value ? gp.clip_value : g);
+    return g;
+}
+
+EMBER_HD void sgd_element(float& p, float* vel, float g, float lr, float momentum, bool nesterov,
+                          const GradPrep& gp) {
+    g = prepare(p, g, gp);
     if (momentum == 0.0f || !vel) {
         p -= lr * g;
         return;
@@ -252,17 +263,24 @@ EMBER_HD void sgd_element(float& p, float* vel, float g, float lr, float momentu
     p += nesterov ? momentum * v - lr * g : v;
 }
 
-// alpha = lr * sqrt(1 - beta2^t) / (1 - beta1^t); decay = lr * weight_decay.
-EMBER_HD void adam_element(float& p, float& m, float& v, float g, float alpha, float beta1,
-                           float beta2, float eps, float decay) {
-    if (decay != 0.0f) p -= p * decay;
+// alpha = lr * sqrt(1 - beta2^t) / (1 - beta1^t); vhat null without amsgrad.
+EMBER_HD void adam_element(float& p, float& m, float& v, float* vhat, float g, float alpha,
+                           float beta1, float beta2, float eps, const GradPrep& gp) {
+    g = prepare(p, g, gp);
     m += (g - m) * (1.0f - beta1);
     v += (g * g - v) * (1.0f - beta2);
-    p -= alpha * m / (sqrtf(v) + eps);
+    float den = v;
+    if (vhat) {
+        *vhat = fmaxf(*vhat, v);
+        den = *vhat;
+    }
+    p -= m * alpha / (sqrtf(den) + eps);
 }
 
 EMBER_HD void rmsprop_element(float& p, float& vel, float* mom, float* avg, float g, float lr,
-                              float rho, float momentum, float eps, bool centered) {
+                              float rho, float momentum, float eps, bool centered,
+                              const GradPrep& gp) {
+    g = prepare(p, g, gp);
     vel = rho * vel + (1.0f - rho) * g * g;
     float denom = vel + eps;
     if (centered) {
@@ -276,6 +294,69 @@ EMBER_HD void rmsprop_element(float& p, float& vel, float* mom, float* avg, floa
     } else {
         p -= inc;
     }
+}
+
+EMBER_HD void adagrad_element(float& p, float& acc, float g, float lr, float eps, const GradPrep& gp) {
+    g = prepare(p, g, gp);
+    acc += g * g;
+    p -= lr * g / sqrtf(acc + eps);
+}
+
+EMBER_HD void adadelta_element(float& p, float& acc_g, float& acc_d, float g, float lr, float rho,
+                               float eps, const GradPrep& gp) {
+    g = prepare(p, g, gp);
+    acc_g = rho * acc_g + (1.0f - rho) * (g * g);
+    const float delta = -(sqrtf(acc_d + eps) * g) / sqrtf(acc_g + eps);
+    acc_d = rho * acc_d + (1.0f - rho) * (delta * delta);
+    p += lr * delta;
+}
+
+// bias = 1 - beta1^t.
+EMBER_HD void adamax_element(float& p, float& m, float& u, float g, float lr, float beta1,
+                             float beta2, float eps, float bias, const GradPrep& gp) {
+    g = prepare(p, g, gp);
+    m += (g - m) * (1.0f - beta1);
+    u = fmaxf(beta2 * u, fabsf(g));
+    p -= lr * m / (bias * (u + eps));
+}
+
+// cm = mu_{t+1} / (1 - u_product mu_{t+1}); cg = (1 - mu_t) / (1 - u_product);
+// vbias = 1 - beta2^t.
+EMBER_HD void nadam_element(float& p, float& m, float& v, float g, float lr, float beta1,
+                            float beta2, float eps, float cm, float cg, float vbias,
+                            const GradPrep& gp) {
+    g = prepare(p, g, gp);
+    m += (g - m) * (1.0f - beta1);
+    v += (g * g - v) * (1.0f - beta2);
+    const float m_hat = cm * m + cg * g;
+    p -= m_hat * lr / (sqrtf(v / vbias) + eps);
+}
+
+// l2 already includes beta / (2 lr).
+EMBER_HD void ftrl_element(float& p, float& acc, float& lin, float g, float lr, float lr_power,
+                           float l1, float l2, float l2_shrinkage, const GradPrep& gp) {
+    g = prepare(p, g, gp);
+    const float g_shrunk = g + 2.0f * l2_shrinkage * p;
+    const float acc_new = acc + g * g;
+    const float pow_new = powf(acc_new, -lr_power);
+    lin += g_shrunk - (pow_new - powf(acc, -lr_power)) / lr * p;
+    const float quadratic = pow_new / lr + 2.0f * l2;
+    const float clipped = lin < -l1 ? -l1 : (lin > l1 ? l1 : lin);
+    p = (clipped - lin) / quadratic;
+    acc = acc_new;
+}
+
+EMBER_HD void lion_element(float& p, float& m, float g, float lr, float beta1, float beta2,
+                           const GradPrep& gp) {
+    g = prepare(p, g, gp);
+    const float c = m * beta1 + g * (1.0f - beta1);
+    p -= lr * (float)((c > 0.0f) - (c < 0.0f));
+    m = m * beta2 + g * (1.0f - beta2);
+}
+
+EMBER_HD void ema_element(float& avg, float& p, float momentum, bool overwrite) {
+    if (momentum != 1.0f) avg = momentum * avg + (1.0f - momentum) * p;
+    if (overwrite) p = avg;
 }
 
 // ---------------------------------------------------------------- pooling

@@ -301,7 +301,7 @@ def test_error_messages():
     with pytest.raises(ValueError, match="same number of samples"):
         model.fit(np.zeros((4, 12, 12, 1)), np.zeros((5, 2)), verbose=0)
     with pytest.raises(ValueError, match="Unknown optimizer"):
-        model.compile(optimizer="adamax", loss="mse")
+        model.compile(optimizer="adamaxx", loss="mse")
     with pytest.raises(ValueError, match="Unknown loss"):
         model.compile(optimizer="adam", loss="hinge_loss")
     with pytest.raises(ValueError, match="Unknown metric"):

@@ -208,6 +208,15 @@ def test_other_kernels_reject_bad_arguments(a, b, c, flag1, flag2, number):
     _call(_core.sgd_update, a, b, c, number, 0.9, flag1)
     _call(_core.adam_update, a, b, c, c, number)
     _call(_core.rmsprop_update, a, b, c, c, c, number, 0.9, 0.5, 1e-7, flag2)
+    _call(_core.adagrad_update, a, b, c, number, clipvalue=number)
+    _call(_core.adadelta_update, a, b, c, c, number, grad_scale=number)
+    _call(_core.adamax_update, a, b, c, c, number, weight_decay=number)
+    _call(_core.nadam_update, a, b, c, c, number, u_product=0.5)
+    _call(_core.ftrl_update, a, b, c, c, number, -0.5, number)
+    _call(_core.lion_update, a, b, c, number, 0.9, 0.99)
+    _call(_core.ema_update, a, b, number, flag1)
+    _call(_core.accumulate_gradient, a, b, number, 0.5)
+    _call(_core.sum_squares, a)
 
 
 @settings(max_examples=40, deadline=None)

@@ -111,6 +111,15 @@ EMBER_AS_ON_CPU(batchnorm_backward);
 EMBER_AS_ON_CPU(sgd_update);
 EMBER_AS_ON_CPU(adam_update);
 EMBER_AS_ON_CPU(rmsprop_update);
+EMBER_AS_ON_CPU(adagrad_update);
+EMBER_AS_ON_CPU(adadelta_update);
+EMBER_AS_ON_CPU(adamax_update);
+EMBER_AS_ON_CPU(nadam_update);
+EMBER_AS_ON_CPU(ftrl_update);
+EMBER_AS_ON_CPU(lion_update);
+EMBER_AS_ON_CPU(ema_update);
+EMBER_AS_ON_CPU(accumulate_gradient);
+EMBER_AS_ON_CPU(sum_squares);  // returns to the host (synchronises)
 // Tensor operations (tensor_ops.h); take's and take_backward's indices are
 // host memory, copied over; batch_matmul runs cuda::gemm per batch entry.
 EMBER_AS_ON_CPU(unary);

@@ -592,21 +592,69 @@ __global__ void bn_dx_kernel(float* dx, const float* dy, const float* x, const f
 // ------------------------------------------------------------------ optimizers
 
 __global__ void sgd_kernel(float* p, float* vel, const float* g, int64_t n, float lr, float momentum,
-                           bool nesterov) {
-    EMBER_GRID_LOOP(i, n) sgd_element(p[i], vel ? vel + i : nullptr, g[i], lr, momentum, nesterov);
+                           bool nesterov, GradPrep gp) {
+    EMBER_GRID_LOOP(i, n) sgd_element(p[i], vel ? vel + i : nullptr, g[i], lr, momentum, nesterov, gp);
 }
 
-__global__ void adam_kernel(float* p, float* m, float* v, const float* g, int64_t n, float alpha,
-                            float beta1, float beta2, float eps, float decay) {
-    EMBER_GRID_LOOP(i, n) adam_element(p[i], m[i], v[i], g[i], alpha, beta1, beta2, eps, decay);
+__global__ void adam_kernel(float* p, float* m, float* v, float* vhat, const float* g, int64_t n,
+                            float alpha, float beta1, float beta2, float eps, GradPrep gp) {
+    EMBER_GRID_LOOP(i, n)
+        adam_element(p[i], m[i], v[i], vhat ? vhat + i : nullptr, g[i], alpha, beta1, beta2, eps, gp);
 }
 
 __global__ void rmsprop_kernel(float* p, float* vel, float* mom, float* avg, const float* g, int64_t n,
-                               float lr, float rho, float momentum, float eps, bool centered) {
+                               float lr, float rho, float momentum, float eps, bool centered, GradPrep gp) {
     EMBER_GRID_LOOP(i, n)
         rmsprop_element(p[i], vel[i], mom ? mom + i : nullptr, avg ? avg + i : nullptr, g[i], lr, rho,
-                        momentum, eps, centered);
+                        momentum, eps, centered, gp);
 }
+
+__global__ void adagrad_kernel(float* p, float* acc, const float* g, int64_t n, float lr, float eps,
+                               GradPrep gp) {
+    EMBER_GRID_LOOP(i, n) adagrad_element(p[i], acc[i], g[i], lr, eps, gp);
+}
+
+__global__ void adadelta_kernel(float* p, float* acc_g, float* acc_d, const float* g, int64_t n, float lr,
+                                float rho, float eps, GradPrep gp) {
+    EMBER_GRID_LOOP(i, n) adadelta_element(p[i], acc_g[i], acc_d[i], g[i], lr, rho, eps, gp);
+}
+
+__global__ void adamax_kernel(float* p, float* m, float* u, const float* g, int64_t n, float lr,
+                              float beta1, float beta2, float eps, float bias, GradPrep gp) {
+    EMBER_GRID_LOOP(i, n) adamax_element(p[i], m[i], u[i], g[i], lr, beta1, beta2, eps, bias, gp);
+}
+
+__global__ void nadam_kernel(float* p, float* m, float* v, const float* g, int64_t n, float lr,
+                             float beta1, float beta2, float eps, NadamCoefficients c, GradPrep gp) {
+    EMBER_GRID_LOOP(i, n)
+        nadam_element(p[i], m[i], v[i], g[i], lr, beta1, beta2, eps, c.cm, c.cg, c.vbias, gp);
+}
+
+__global__ void ftrl_kernel(float* p, float* acc, float* lin, const float* g, int64_t n, float lr,
+                            float lr_power, float l1, float l2, float l2_shrinkage, GradPrep gp) {
+    EMBER_GRID_LOOP(i, n) ftrl_element(p[i], acc[i], lin[i], g[i], lr, lr_power, l1, l2, l2_shrinkage, gp);
+}
+
+__global__ void lion_kernel(float* p, float* m, const float* g, int64_t n, float lr, float beta1,
+                            float beta2, GradPrep gp) {
+    EMBER_GRID_LOOP(i, n) lion_element(p[i], m[i], g[i], lr, beta1, beta2, gp);
+}
+
+__global__ void ema_kernel(float* avg, float* p, int64_t n, float momentum, bool overwrite) {
+    EMBER_GRID_LOOP(i, n) ema_element(avg[i], p[i], momentum, overwrite);
+}
+
+__global__ void accumulate_kernel(float* acc, const float* g, int64_t n, float grad_scale, float out_scale) {
+    EMBER_GRID_LOOP(i, n) acc[i] = (acc[i] + g[i] * grad_scale) * out_scale;
+}
+
+struct Squares {  // x^2 in double, of an (n, 1) column
+    const float* x;
+    __device__ double operator()(int64_t r, int64_t, int64_t) const {
+        const double v = x[r];
+        return v * v;
+    }
+};
 
 // Mean of the per-row losses, summed on the host in row order (as the CPU).
 float mean_of_rows(const Scratch<double>& row_loss, int64_t rows) {
@@ -884,24 +932,79 @@ void batchnorm_backward(float* dx, float* dgamma, float* dbeta, const float* dy,
 }
 
 void sgd_update(float* param, float* velocity, const float* grad, int64_t n, float lr,
-                float momentum, bool nesterov) {
+                float momentum, bool nesterov, GradPrep prep) {
     launch("sgd_kernel", sgd_kernel, grid_for(n), kThreads, param, velocity, grad, n, lr, momentum,
-           nesterov);
+           nesterov, prep);
 }
 
-void adam_update(float* param, float* m, float* v, const float* grad, int64_t n, float lr,
-                 float beta1, float beta2, float eps, int64_t step, float weight_decay) {
-    const double alpha = (double)lr * std::sqrt(1.0 - std::pow((double)beta2, (double)step)) /
-                         (1.0 - std::pow((double)beta1, (double)step));
-    launch("adam_kernel", adam_kernel, grid_for(n), kThreads, param, m, v, grad, n, (float)alpha,
-           beta1, beta2, eps, lr * weight_decay);
+void adam_update(float* param, float* m, float* v, float* v_hat, const float* grad, int64_t n,
+                 float lr, float beta1, float beta2, float eps, int64_t step, GradPrep prep) {
+    launch("adam_kernel", adam_kernel, grid_for(n), kThreads, param, m, v, v_hat, grad, n,
+           (float)adam_alpha(lr, beta1, beta2, step), beta1, beta2, eps, prep);
 }
 
 void rmsprop_update(float* param, float* velocity, float* momentum_buf, float* avg_grad,
                     const float* grad, int64_t n, float lr, float rho, float momentum,
-                    float eps, bool centered) {
+                    float eps, bool centered, GradPrep prep) {
     launch("rmsprop_kernel", rmsprop_kernel, grid_for(n), kThreads, param, velocity, momentum_buf,
-           avg_grad, grad, n, lr, rho, momentum, eps, centered);
+           avg_grad, grad, n, lr, rho, momentum, eps, centered, prep);
+}
+
+void adagrad_update(float* param, float* accumulator, const float* grad, int64_t n, float lr,
+                    float eps, GradPrep prep) {
+    launch("adagrad_kernel", adagrad_kernel, grid_for(n), kThreads, param, accumulator, grad, n, lr, eps,
+           prep);
+}
+
+void adadelta_update(float* param, float* acc_grad, float* acc_delta, const float* grad,
+                     int64_t n, float lr, float rho, float eps, GradPrep prep) {
+    launch("adadelta_kernel", adadelta_kernel, grid_for(n), kThreads, param, acc_grad, acc_delta, grad, n,
+           lr, rho, eps, prep);
+}
+
+void adamax_update(float* param, float* m, float* u, const float* grad, int64_t n, float lr,
+                   float beta1, float beta2, float eps, int64_t step, GradPrep prep) {
+    launch("adamax_kernel", adamax_kernel, grid_for(n), kThreads, param, m, u, grad, n, lr, beta1, beta2,
+           eps, (float)bias_correction(beta1, step), prep);
+}
+
+void nadam_update(float* param, float* m, float* v, const float* grad, int64_t n, float lr,
+                  float beta1, float beta2, float eps, int64_t step, double u_product,
+                  GradPrep prep) {
+    launch("nadam_kernel", nadam_kernel, grid_for(n), kThreads, param, m, v, grad, n, lr, beta1, beta2,
+           eps, nadam_coefficients(beta1, beta2, step, u_product), prep);
+}
+
+void ftrl_update(float* param, float* accumulator, float* linear, const float* grad, int64_t n,
+                 float lr, float lr_power, float l1, float l2, float l2_shrinkage, float beta,
+                 GradPrep prep) {
+    launch("ftrl_kernel", ftrl_kernel, grid_for(n), kThreads, param, accumulator, linear, grad, n, lr,
+           lr_power, l1, l2 + beta / (2.0f * lr), l2_shrinkage, prep);
+}
+
+void lion_update(float* param, float* m, const float* grad, int64_t n, float lr, float beta1,
+                 float beta2, GradPrep prep) {
+    launch("lion_kernel", lion_kernel, grid_for(n), kThreads, param, m, grad, n, lr, beta1, beta2, prep);
+}
+
+void ema_update(float* average, float* param, int64_t n, float momentum, bool overwrite) {
+    launch("ema_kernel", ema_kernel, grid_for(n), kThreads, average, param, n, momentum, overwrite);
+}
+
+void accumulate_gradient(float* acc, const float* grad, int64_t n, float grad_scale,
+                         float out_scale) {
+    launch("accumulate_kernel", accumulate_kernel, grid_for(n), kThreads, acc, grad, n, grad_scale,
+           out_scale);
+}
+
+// The CPU's blocks (kReduceRows = kReduceBlock elements) added in the same
+// order, so the two devices agree to the bit.
+double sum_squares(const float* x, int64_t n) {
+    Scratch<double> out(1);
+    column_sums<double>(out.p, Squares{x}, n, 1);
+    double host = 0.0;
+    copy_to_host(&host, out.p, sizeof(double));
+    return host;
 }
 
 }  // namespace cuda

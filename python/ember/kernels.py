@@ -24,7 +24,9 @@ __all__ = [
     "categorical_crossentropy", "sparse_categorical_crossentropy",
     "binary_crossentropy", "mean_squared_error", "softmax_categorical_crossentropy",
     "dropout", "dropout_backward", "batch_normalization", "batch_normalization_backward",
-    "sgd_update", "adam_update", "rmsprop_update",
+    "sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update",
+    "adamax_update", "nadam_update", "ftrl_update", "lion_update", "ema_update",
+    "accumulate_gradient", "sum_squares",
 ]
 
 
@@ -194,3 +196,12 @@ def batch_normalization_backward(dy, x, gamma, mean, var, epsilon=1e-3):
 sgd_update = _core.sgd_update
 adam_update = _core.adam_update
 rmsprop_update = _core.rmsprop_update
+adagrad_update = _core.adagrad_update
+adadelta_update = _core.adadelta_update
+adamax_update = _core.adamax_update
+nadam_update = _core.nadam_update
+ftrl_update = _core.ftrl_update
+lion_update = _core.lion_update
+ema_update = _core.ema_update
+accumulate_gradient = _core.accumulate_gradient
+sum_squares = _core.sum_squares

@@ -456,11 +456,12 @@ class Model(Layer):
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+            scaled = self.optimizer.scale_loss(loss)  # loss_scale_factor; apply divides it back out
         value = float(loss)
         self._loss_tracker.update_state(value, sample_weight=_n_samples(x) or 1)
         if math.isfinite(value):
             variables = self.trainable_weights
-            grads = tape.gradient(loss, variables)
+            grads = tape.gradient(scaled, variables)
             self.optimizer.apply_gradients(zip(grads, variables))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
@@ -671,6 +672,8 @@ class Model(Layer):
             cblist.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+        if epochs > initial_epoch:  # use_ema: the weights become their moving average, as in Keras
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         cblist.on_train_end(logs)
         self.history = history
         return history
@@ -801,7 +804,7 @@ class Model(Layer):
             header["compile"] = {"optimizer": optimizers.serialize(self.optimizer),
                                  "loss": losses_module.serialize(self._loss_fns),
                                  "metrics": map_structure(lambda m: m if isinstance(m, str) else m.name, self._metric_specs),
-                                 "iterations": self.optimizer.iterations}
+                                 "iterations": self.optimizer._iterations}
             arrays += self.optimizer.get_state(self.trainable_weights)
         saving.write_file(filepath, header, arrays)
 
