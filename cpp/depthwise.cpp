@@ -11,7 +11,8 @@ namespace ember {
 
 namespace {
 
-// out (C*F) += x (C) times k (C*F), channel by channel.
+// out (C*F) += x (C) times k (C*F), channel by channel: an output row in the
+// forward, a kernel position's gradient (k = dy) in the backward.
 EMBER_TARGET_CLONES void add_products(float* __restrict out, const float* __restrict x,
                                       const float* __restrict k, int64_t C, int64_t F) {
     if (F == 1) {
@@ -31,17 +32,6 @@ EMBER_TARGET_CLONES void add_input_grad(float* __restrict dx, const float* __res
     }
     for (int64_t c = 0; c < C; ++c)
         for (int64_t f = 0; f < F; ++f) dx[c] += g[c * F + f] * k[c * F + f];
-}
-
-// dk (C*F) += x (C) times g (C*F).
-EMBER_TARGET_CLONES void add_kernel_grad(float* __restrict dk, const float* __restrict x,
-                                         const float* __restrict g, int64_t C, int64_t F) {
-    if (F == 1) {
-        for (int64_t c = 0; c < C; ++c) dk[c] += x[c] * g[c];
-        return;
-    }
-    for (int64_t c = 0; c < C; ++c)
-        for (int64_t f = 0; f < F; ++f) dk[c * F + f] += x[c] * g[c * F + f];
 }
 
 }  // namespace
@@ -120,8 +110,8 @@ void depthwise_conv2d_backward(float* dx, float* dkernel, float* dbias, const fl
                         for (int64_t kw = 0; kw < s.KW; ++kw) {
                             const int64_t iw = ow * s.SW - s.PL + kw * s.DW;
                             if (iw < 0 || iw >= s.W) continue;
-                            add_kernel_grad(p + (kh * s.KW + kw) * CF,
-                                            x + ((n * s.H + ih) * s.W + iw) * s.C, g, s.C, s.F);
+                            add_products(p + (kh * s.KW + kw) * CF, x + ((n * s.H + ih) * s.W + iw) * s.C, g,
+                                         s.C, s.F);
                         }
                     }
                 }

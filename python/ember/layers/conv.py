@@ -37,6 +37,14 @@ def _check_fits(layer, input_shape, window):
                          f"{tuple(input_shape)} with padding '{layer.padding}'")
 
 
+def _make_bias(layer, size):
+    """The bias weight (size,) of a layer with use_bias, else None."""
+    if not layer.use_bias:
+        return None
+    return layer.add_weight(shape=(size,), initializer=layer.bias_initializer, name="bias",
+                            regularizer=layer.bias_regularizer)
+
+
 def _check_filters(filters):
     if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
         raise ValueError(f"Argument `filters` must be a positive int. Received: {filters!r}")
@@ -86,8 +94,7 @@ class Conv2D(_ActivationMixin, Layer):
         shape = self.kernel_size + (input_shape[-1], self.filters)
         self.kernel = self.add_weight(shape=shape, initializer=self.kernel_initializer, name="kernel",
                                       regularizer=self.kernel_regularizer)
-        self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
-                                    name="bias", regularizer=self.bias_regularizer) if self.use_bias else None
+        self.bias = _make_bias(self, self.filters)
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -229,8 +236,7 @@ class Conv1D(_ActivationMixin, Layer):
         self.kernel = self.add_weight(shape=self.kernel_size + (channels // self.groups, self.filters),
                                       initializer=self.kernel_initializer, name="kernel",
                                       regularizer=self.kernel_regularizer)
-        self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
-                                    name="bias", regularizer=self.bias_regularizer) if self.use_bias else None
+        self.bias = _make_bias(self, self.filters)
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -314,8 +320,7 @@ class _ConvTranspose(Layer):
         self.kernel = self.add_weight(shape=self.kernel_size + (self.filters, channels),
                                       initializer=self.kernel_initializer, name="kernel",
                                       regularizer=self.kernel_regularizer)
-        self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
-                                    name="bias", regularizer=self.bias_regularizer) if self.use_bias else None
+        self.bias = _make_bias(self, self.filters)
         self.built = True
 
     def _axes(self, sizes):
@@ -413,8 +418,7 @@ class DepthwiseConv2D(Layer):
         self.kernel = self.add_weight(shape=self.kernel_size + (channels, self.depth_multiplier),
                                       initializer=self.depthwise_initializer, name="kernel",
                                       regularizer=self.depthwise_regularizer)
-        self.bias = self.add_weight(shape=(channels * self.depth_multiplier,), initializer=self.bias_initializer,
-                                    name="bias", regularizer=self.bias_regularizer) if self.use_bias else None
+        self.bias = _make_bias(self, channels * self.depth_multiplier)
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -471,8 +475,7 @@ class SeparableConv2D(_ActivationMixin, Layer):
             shape=(1, 1, channels * self.depth_multiplier, self.filters),
             initializer=self.pointwise_initializer, name="pointwise_kernel",
             regularizer=self.pointwise_regularizer)
-        self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
-                                    name="bias", regularizer=self.bias_regularizer) if self.use_bias else None
+        self.bias = _make_bias(self, self.filters)
         self.built = True
 
     def compute_output_shape(self, input_shape):
