@@ -28,34 +28,6 @@ using namespace ember::bind;
 
 namespace {
 
-std::pair<int64_t, int64_t> pair_arg(py::handle obj, const char* name) {
-    int64_t a, b;
-    try {
-        if (py::isinstance<py::int_>(obj)) {
-            a = b = obj.cast<int64_t>();
-        } else {
-            auto v = obj.cast<std::vector<int64_t>>();
-            if (v.size() != 2) throw py::cast_error();
-            a = v[0];
-            b = v[1];
-        }
-    } catch (py::cast_error&) {
-        throw py::type_error(std::string("Argument `") + name +
-                             "` must be an int or a tuple of 2 ints. Received: " +
-                             std::string(py::repr(obj)));
-    }
-    if (a <= 0 || b <= 0)
-        value_error(std::string("Argument `") + name + "` must hold positive integers. Received: " +
-                    std::string(py::repr(obj)));
-    return {a, b};
-}
-
-bool padding_arg(const std::string& padding) {
-    if (padding == "valid") return false;
-    if (padding == "same") return true;
-    value_error("Argument `padding` must be 'valid' or 'same'. Received: '" + padding + "'");
-}
-
 float finite_arg(double v, const char* name, double lo, double hi) {
     if (!(v >= lo && v <= hi))
         value_error(std::string("Argument `") + name + "` must be in [" + std::to_string(lo) +
@@ -122,18 +94,6 @@ DenseDims dense_dims(const In& x, const In& kernel) {
     return {N, I, kernel.t.dim(1)};
 }
 
-// An optional bias (C,): absent when None.
-In bias_arg(py::handle b_, int64_t C) {
-    In b;
-    if (!b_.is_none()) {
-        b = input(b_, "bias");
-        if (b.t.shape != std::vector<int64_t>{C})
-            value_error("Argument `bias` must have shape (" + std::to_string(C) + ",). Received: " +
-                        b.t.shape_str());
-    }
-    return b;
-}
-
 py::object dense(py::handle x_, py::handle k_, py::handle b_, bool relu) {
     In x = input(x_, "x"), k = input(k_, "kernel");
     DenseDims d = dense_dims(x, k);
@@ -166,86 +126,6 @@ py::tuple dense_backward_py(py::handle dy_, py::handle x_, py::handle k_, bool u
         py::gil_scoped_release nogil;
         EMBER_ON(dev, dense_backward(need_dx ? dx.p : nullptr, dk.p, use_bias ? db.p : nullptr, dy.t.data,
                                      x.t.data, k.t.data, d.N, d.I, d.O));
-    }
-    return py::make_tuple(none_or(need_dx, dx), dk.obj, none_or(use_bias, db));
-}
-
-// ---------------------------------------------------------------- Conv2D
-
-ConvShape conv_shape(const In& x, const In& k, py::handle strides, const std::string& padding,
-                     py::handle dilation) {
-    require_rank(x, "x", 4);
-    require_rank(k, "kernel", 4);
-    auto [sh, sw] = pair_arg(strides, "strides");
-    auto [dh, dw] = pair_arg(dilation, "dilation_rate");
-    const bool same = padding_arg(padding);
-    if ((sh > 1 || sw > 1) && (dh > 1 || dw > 1))
-        value_error("`strides` > 1 is not compatible with `dilation_rate` > 1 (as in Keras).");
-    ConvShape s{};
-    s.N = x.t.dim(0); s.H = x.t.dim(1); s.W = x.t.dim(2); s.C = x.t.dim(3);
-    s.KH = k.t.dim(0); s.KW = k.t.dim(1); s.F = k.t.dim(3);
-    s.SH = sh; s.SW = sw; s.DH = dh; s.DW = dw;
-    if (k.t.dim(2) != s.C)
-        value_error("Received: kernel shape " + k.t.shape_str() + " but input has " +
-                    std::to_string(s.C) + " channels (input shape " + x.t.shape_str() + ")");
-    if (s.KH <= 0 || s.KW <= 0 || s.F <= 0)
-        value_error("Argument `kernel` must have positive sizes. Received: shape " + k.t.shape_str());
-    conv_out_size(s.H, s.KH, sh, dh, same, &s.OH, &s.PT);
-    conv_out_size(s.W, s.KW, sw, dw, same, &s.OW, &s.PL);
-    if (s.OH <= 0 || s.OW <= 0)
-        value_error("The kernel " + k.t.shape_str() + " with dilation (" + std::to_string(dh) + ", " +
-                    std::to_string(dw) + ") does not fit the input " + x.t.shape_str() +
-                    " with padding 'valid'");
-    return s;
-}
-
-py::object conv2d(py::handle x_, py::handle k_, py::handle b_, py::handle strides,
-                  const std::string& padding, py::handle dilation, bool relu, bool naive) {
-    In x = input(x_, "x"), k = input(k_, "kernel");
-    ConvShape s = conv_shape(x, k, strides, padding, dilation);
-    In b = bias_arg(b_, s.F);
-    const Device dev = device_of({&x, &k, &b});
-    if (naive) require_cpu(x, "conv2d_naive");
-    Out y = output({s.N, s.OH, s.OW, s.F}, dev);
-    py::gil_scoped_release nogil;
-    const float* bias = b.present ? b.t.data : nullptr;
-    if (naive) {
-        conv2d_forward_naive(y.p, x.t.data, k.t.data, bias, s);
-        if (relu) activation_forward(y.p, y.p, s.N * s.OH * s.OW * s.F, Act::Relu, 0.0f);
-    } else {
-        EMBER_ON(dev, conv2d_forward(y.p, x.t.data, k.t.data, bias, s, relu));
-    }
-    return y.obj;
-}
-
-py::tuple conv2d_backward_py(py::handle dy_, py::handle x_, py::handle k_, py::handle strides,
-                             const std::string& padding, py::handle dilation, bool use_bias,
-                             bool need_dx, py::handle relu_y_, bool naive) {
-    In dy = input(dy_, "dy"), x = input(x_, "x"), k = input(k_, "kernel");
-    ConvShape s = conv_shape(x, k, strides, padding, dilation);
-    const std::vector<int64_t> yshape{s.N, s.OH, s.OW, s.F};
-    if (dy.t.shape != yshape)
-        value_error("Argument `dy` must have the output's shape " +
-                    Tensor{nullptr, yshape}.shape_str() + ". Received: " + dy.t.shape_str());
-    In relu_y;
-    if (!relu_y_.is_none()) {
-        relu_y = input(relu_y_, "relu_output");
-        if (relu_y.t.shape != yshape)
-            value_error("Argument `relu_output` must have the output's shape " +
-                        Tensor{nullptr, yshape}.shape_str() + ". Received: " + relu_y.t.shape_str());
-        if (naive) value_error("The naive reference takes no `relu_output`.");
-    }
-    const Device dev = device_of({&dy, &x, &k, &relu_y});
-    if (naive) require_cpu(x, "conv2d_backward_naive");
-    Out dx = output(need_dx ? x.t.shape : std::vector<int64_t>{0}, dev);
-    Out dk = output(k.t.shape, dev), db = output({use_bias ? s.F : 0}, dev);
-    {
-        py::gil_scoped_release nogil;
-        float* dxp = need_dx ? dx.p : nullptr;
-        float* dbp = use_bias ? db.p : nullptr;
-        if (naive) conv2d_backward_naive(dxp, dk.p, dbp, dy.t.data, x.t.data, k.t.data, s);
-        else EMBER_ON(dev, conv2d_backward(dxp, dk.p, dbp, dy.t.data, x.t.data, k.t.data, s,
-                                           relu_y.present ? relu_y.t.data : nullptr));
     }
     return py::make_tuple(none_or(need_dx, dx), dk.obj, none_or(use_bias, db));
 }
@@ -844,31 +724,6 @@ PYBIND11_MODULE(_core, m) {
     m.def("dense_backward", &dense_backward_py, "dy"_a, "x"_a, "kernel"_a, "use_bias"_a = true,
           "need_dx"_a = true);
 
-    m.def("conv2d", [](py::handle x, py::handle k, py::handle b, py::handle s, const std::string& p,
-                       py::handle d, bool relu) { return conv2d(x, k, b, s, p, d, relu, false); },
-          "x"_a, "kernel"_a, "bias"_a = py::none(), "strides"_a = py::make_tuple(1, 1),
-          "padding"_a = "valid", "dilation_rate"_a = py::make_tuple(1, 1), "relu"_a = false);
-    m.def("conv2d_naive", [](py::handle x, py::handle k, py::handle b, py::handle s,
-                             const std::string& p, py::handle d, bool relu) {
-              return conv2d(x, k, b, s, p, d, relu, true);
-          },
-          "x"_a, "kernel"_a, "bias"_a = py::none(), "strides"_a = py::make_tuple(1, 1),
-          "padding"_a = "valid", "dilation_rate"_a = py::make_tuple(1, 1), "relu"_a = false);
-    m.def("conv2d_backward", [](py::handle dy, py::handle x, py::handle k, py::handle s,
-                                const std::string& p, py::handle d, bool ub, bool ndx,
-                                py::handle relu_y) {
-              return conv2d_backward_py(dy, x, k, s, p, d, ub, ndx, relu_y, false);
-          },
-          "dy"_a, "x"_a, "kernel"_a, "strides"_a = py::make_tuple(1, 1), "padding"_a = "valid",
-          "dilation_rate"_a = py::make_tuple(1, 1), "use_bias"_a = true, "need_dx"_a = true,
-          "relu_output"_a = py::none());
-    m.def("conv2d_backward_naive", [](py::handle dy, py::handle x, py::handle k, py::handle s,
-                                      const std::string& p, py::handle d, bool ub, bool ndx) {
-              return conv2d_backward_py(dy, x, k, s, p, d, ub, ndx, py::none(), true);
-          },
-          "dy"_a, "x"_a, "kernel"_a, "strides"_a = py::make_tuple(1, 1), "padding"_a = "valid",
-          "dilation_rate"_a = py::make_tuple(1, 1), "use_bias"_a = true, "need_dx"_a = true);
-
     m.def("max_pool2d", [](py::handle x, py::handle ps, py::handle s, const std::string& p) {
         return pool2d(x, ps, s, p, true); }, "x"_a, "pool_size"_a = py::make_tuple(2, 2),
           "strides"_a = py::none(), "padding"_a = "valid");
@@ -943,6 +798,7 @@ PYBIND11_MODULE(_core, m) {
     m.def("sum_squares", &sum_squares_py, "x"_a, "Sum of x^2 in double, in fixed blocks (deterministic).");
 
     register_tensor_ops(m);
+    register_conv_ops(m);
 
 #ifdef EMBER_CUDA
     m.attr("cuda_built") = true;

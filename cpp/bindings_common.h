@@ -262,6 +262,48 @@ inline std::vector<int64_t> shape_arg(py::handle obj, const char* name, bool all
     return shape;
 }
 
+// An int or a pair of positive ints (strides, pool sizes, dilation rates).
+inline std::pair<int64_t, int64_t> pair_arg(py::handle obj, const char* name) {
+    int64_t a, b;
+    try {
+        if (py::isinstance<py::int_>(obj)) {
+            a = b = obj.cast<int64_t>();
+        } else {
+            auto v = obj.cast<std::vector<int64_t>>();
+            if (v.size() != 2) throw py::cast_error();
+            a = v[0];
+            b = v[1];
+        }
+    } catch (py::cast_error&) {
+        throw py::type_error(std::string("Argument `") + name +
+                             "` must be an int or a tuple of 2 ints. Received: " +
+                             std::string(py::repr(obj)));
+    }
+    if (a <= 0 || b <= 0)
+        value_error(std::string("Argument `") + name + "` must hold positive integers. Received: " +
+                    std::string(py::repr(obj)));
+    return {a, b};
+}
+
+// 'valid' (false) or 'same' (true).
+inline bool padding_arg(const std::string& padding) {
+    if (padding == "valid") return false;
+    if (padding == "same") return true;
+    value_error("Argument `padding` must be 'valid' or 'same'. Received: '" + padding + "'");
+}
+
+// An optional bias (C,): absent when None.
+inline In bias_arg(py::handle b_, int64_t C) {
+    In b;
+    if (!b_.is_none()) {
+        b = input(b_, "bias");
+        if (b.t.shape != std::vector<int64_t>{C})
+            value_error("Argument `bias` must have shape (" + std::to_string(C) + ",). Received: " +
+                        b.t.shape_str());
+    }
+    return b;
+}
+
 #ifdef EMBER_CUDA
 inline DeviceArray to_device_array(const In& host) {
     DeviceArray d = new_device_array(host.t.shape);
@@ -273,6 +315,8 @@ inline DeviceArray to_device_array(const In& host) {
 
 // The tensor operations' bindings (bindings_tensor.cpp), added to the module.
 void register_tensor_ops(py::module_& m);
+// The convolutions' bindings (bindings_conv.cpp).
+void register_conv_ops(py::module_& m);
 
 }  // namespace bind
 }  // namespace ember

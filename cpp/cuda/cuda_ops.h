@@ -17,6 +17,7 @@
 #include "../batchnorm.h"
 #include "../conv.h"
 #include "../dense.h"
+#include "../depthwise.h"
 #include "../dropout.h"
 #include "../gemm.h"
 #include "../loss.h"
@@ -87,6 +88,8 @@ EMBER_AS_ON_CPU(dense_forward);
 EMBER_AS_ON_CPU(dense_backward);
 EMBER_AS_ON_CPU(conv2d_forward);
 EMBER_AS_ON_CPU(conv2d_backward);
+EMBER_AS_ON_CPU(depthwise_conv2d_forward);   // cuda/depthwise.cu
+EMBER_AS_ON_CPU(depthwise_conv2d_backward);
 EMBER_AS_ON_CPU(max_pool2d_forward);
 EMBER_AS_ON_CPU(max_pool2d_backward);
 EMBER_AS_ON_CPU(avg_pool2d_forward);

@@ -2,8 +2,14 @@
 ``ember.ops``; gradients come from the engine."""
 from .base import Input, InputLayer, Layer
 from ..engine import Variable
-from .conv import (AveragePooling2D, AvgPool2D, Conv2D, GlobalAveragePooling2D, GlobalAvgPool2D,
-                   MaxPool2D, MaxPooling2D)
+from .conv import (AveragePooling2D, AvgPool2D, Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose,
+                   Convolution1D, Convolution1DTranspose, Convolution2DTranspose, DepthwiseConv2D,
+                   GlobalAveragePooling2D, GlobalAvgPool2D, MaxPool2D, MaxPooling2D, SeparableConv2D,
+                   SeparableConvolution2D)
+from .embedding import Embedding
+from .pooling import (AveragePooling1D, AvgPool1D, GlobalAveragePooling1D, GlobalAvgPool1D,
+                      GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+                      MaxPool1D, MaxPooling1D)
 from .core import Activation, Dense, Dropout, Flatten, Lambda, Reshape
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
                       average, concatenate, dot, maximum, minimum, multiply, subtract)
@@ -14,27 +20,24 @@ from .regularization import (ActivityRegularization, AlphaDropout, GaussianDropo
 from .reshaping import (Cropping1D, Cropping2D, Masking, Permute, RepeatVector, TimeDistributed,
                         UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D)
 
-__all__ = ["Input", "InputLayer", "Layer", "Variable", "Dense", "Conv2D", "MaxPooling2D",
-           "MaxPool2D", "AveragePooling2D", "AvgPool2D", "GlobalAveragePooling2D",
-           "GlobalAvgPool2D", "Flatten", "Reshape", "Dropout", "Activation", "Lambda",
-           "BatchNormalization", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
-           "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
-           "concatenate", "dot", "get", "LayerNormalization", "ReLU", "LeakyReLU", "PReLU", "ELU",
-           "Softmax", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
-           "AlphaDropout", "ActivityRegularization", "RepeatVector", "UpSampling1D", "UpSampling2D",
-           "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "Permute", "TimeDistributed",
-           "Masking"]
+__all__ = ["Input", "InputLayer", "Layer", "Variable", "Dense", "Conv2D", "MaxPooling2D", "MaxPool2D",
+           "AveragePooling2D", "AvgPool2D", "GlobalAveragePooling2D", "GlobalAvgPool2D", "Flatten",
+           "Reshape", "Dropout", "Activation", "Lambda", "BatchNormalization", "Add", "Subtract",
+           "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract", "multiply",
+           "average", "maximum", "minimum", "concatenate", "dot", "get", "LayerNormalization", "ReLU",
+           "LeakyReLU", "PReLU", "ELU", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise",
+           "GaussianDropout", "AlphaDropout", "ActivityRegularization", "RepeatVector", "UpSampling1D",
+           "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "Permute",
+           "TimeDistributed", "Masking", "Conv1D", "Convolution1D", "Conv2DTranspose",
+           "Convolution2DTranspose", "Conv1DTranspose", "Convolution1DTranspose", "DepthwiseConv2D",
+           "SeparableConv2D", "SeparableConvolution2D", "Embedding", "MaxPooling1D", "MaxPool1D",
+           "AveragePooling1D", "AvgPool1D", "GlobalMaxPooling1D", "GlobalMaxPool1D",
+           "GlobalAveragePooling1D", "GlobalAvgPool1D", "GlobalMaxPooling2D", "GlobalMaxPool2D"]
 
-_CLASSES = {cls.__name__: cls for cls in (InputLayer, Dense, Conv2D, MaxPooling2D, AveragePooling2D,
-                                          GlobalAveragePooling2D, Flatten, Reshape, Dropout,
-                                          Activation, BatchNormalization, Add, Subtract, Multiply,
-                                          Average, Maximum, Minimum, Concatenate, Dot,
-                                          LayerNormalization, ReLU, LeakyReLU, PReLU, ELU, Softmax,
-                                          SpatialDropout1D, SpatialDropout2D, GaussianNoise,
-                                          GaussianDropout, AlphaDropout, ActivityRegularization,
-                                          RepeatVector, UpSampling1D, UpSampling2D, ZeroPadding1D,
-                                          ZeroPadding2D, Cropping1D, Cropping2D, Permute,
-                                          TimeDistributed, Masking)}
+# Every Layer class exported here, under its own name (the name a saved
+# config records); aliases such as MaxPool2D map to the same class.
+_CLASSES = {obj.__name__: obj for obj in (globals().get(n) for n in __all__)
+            if isinstance(obj, type) and issubclass(obj, Layer) and obj is not Layer}
 
 
 def get(class_name, custom_objects=None):

@@ -18,6 +18,7 @@ def _number(value, name, allow_none=False, minimum=None):
 
 
 class _Elementwise(Layer):
+    _mask_passthrough = True
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 

@@ -123,6 +123,9 @@ class Layer:
     # A layer class that takes Keras 2's ``input_length`` (Embedding) sets
     # this: the argument then declares the input shape (input_length,).
     _takes_input_length = False
+    # Layers that map each step on its own (activations, noise, normalisation
+    # of a sample) pass their input's mask on, as Keras's do.
+    _mask_passthrough = False
     activity_regularizer = None  # set by __init__; the default serves subclasses that skip it
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, batch_input_shape=None,
@@ -392,7 +395,9 @@ class Layer:
         """Whether the layer gives its outputs a mask (``compute_mask``):
         true when a class overrides ``compute_mask`` or sets it."""
         value = self.__dict__.get("_supports_masking")
-        return type(self).compute_mask is not Layer.compute_mask if value is None else value
+        if value is None:
+            return self._mask_passthrough or type(self).compute_mask is not Layer.compute_mask
+        return value
 
     @supports_masking.setter
     def supports_masking(self, value):

@@ -8,23 +8,33 @@ from .base import Layer, _unique_name
 
 _WEIGHT_OPTIONS = ("kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
                    "kernel_constraint", "bias_constraint")
+_OPTION_MODULES = {"initializer": initializers, "regularizer": regularizers, "constraint": constraints}
+
+
+def _set_options(layer, **options):
+    """Resolves a layer's ``<weight>_initializer``, ``_regularizer`` and
+    ``_constraint`` arguments (names, dicts, objects) as Keras does at
+    construction, and keeps them as attributes of the same names."""
+    for key, value in options.items():
+        setattr(layer, key, _OPTION_MODULES[key.rsplit("_", 1)[1]].get(value))
+    layer._option_keys = tuple(getattr(layer, "_option_keys", ())) + tuple(options)
+
+
+def _options_config(layer):
+    """Those arguments as they appear in a Keras config."""
+    return {key: _OPTION_MODULES[key.rsplit("_", 1)[1]].serialize(getattr(layer, key))
+            for key in getattr(layer, "_option_keys", ())}
 
 
 def _set_weight_options(layer, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
                         kernel_constraint, bias_constraint):
-    """Resolves a kernel-and-bias layer's initializers, regularizers and
-    constraints (names, dicts, objects) as Keras does at construction."""
-    layer.kernel_initializer = initializers.get(kernel_initializer)
-    layer.bias_initializer = initializers.get(bias_initializer)
-    layer.kernel_regularizer = regularizers.get(kernel_regularizer)
-    layer.bias_regularizer = regularizers.get(bias_regularizer)
-    layer.kernel_constraint = constraints.get(kernel_constraint)
-    layer.bias_constraint = constraints.get(bias_constraint)
+    """The kernel-and-bias layers' options (see _set_options)."""
+    _set_options(layer, **dict(zip(_WEIGHT_OPTIONS, (kernel_initializer, bias_initializer, kernel_regularizer,
+                                                      bias_regularizer, kernel_constraint, bias_constraint))))
 
 
 def _weight_options_config(layer):
-    modules = (initializers, initializers, regularizers, regularizers, constraints, constraints)
-    return {key: module.serialize(getattr(layer, key)) for key, module in zip(_WEIGHT_OPTIONS, modules)}
+    return _options_config(layer)
 
 
 class _ActivationMixin:

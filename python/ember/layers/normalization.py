@@ -85,6 +85,7 @@ class LayerNormalization(Layer):
     biased variance of the sample. Keras 3's arguments and weights (gamma,
     then beta, shaped as the normalised axes). ``rms_scaling=True`` is Keras's
     deprecated variant: ``x / sqrt(var + epsilon) * gamma``, without beta."""
+    _mask_passthrough = True
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,

@@ -21,6 +21,7 @@ def _fraction(value, name, upper_open=False):
 
 class _Noise(Layer):
     """A layer that adds or multiplies noise in training."""
+    _mask_passthrough = True
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -161,6 +162,7 @@ class AlphaDropout(_Noise):
 class ActivityRegularization(Layer):
     """Passes its input through and adds ``l1 * sum|x| + l2 * sum x^2``,
     divided by the batch size (as Keras 3 does), to the layer's losses."""
+    _mask_passthrough = True
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
         super().__init__(**kwargs)
