@@ -667,7 +667,7 @@ class Model(Layer):
                 if self.stop_training:
                     break
             if vx is not None and not self.stop_training:
-                val = self._evaluate_arrays(vx, vy, batch_size, sample_weight=vsw)
+                val = self._evaluate_arrays(vx, vy, batch_size, sample_weight=vsw, cblist=cblist)
                 logs.update({"val_" + k: v for k, v in val.items()})
             cblist.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -703,22 +703,31 @@ class Model(Layer):
         return self._graph is not None and isinstance(self._graph.inputs_struct, tuple) and \
             len(x) == len(self._graph.inputs)
 
-    def _evaluate_arrays(self, x, y, batch_size, bar=None, sample_weight=None):
+    def _evaluate_arrays(self, x, y, batch_size, bar=None, sample_weight=None, cblist=None):
         """Loss and metrics over (x, y) in inference mode, batch by batch;
-        serves evaluate() and fit()'s validation."""
+        serves evaluate() and fit()'s validation (whose callbacks get the
+        test hooks, as in Keras)."""
         self.reset_metrics()
         n = _n_samples(x)
         steps = -(-n // batch_size)
         logs = {}
+        if cblist is not None:
+            cblist.on_test_begin()
         for step in range(steps):
+            if cblist is not None:
+                cblist.on_test_batch_begin(step)
             lo, hi = step * batch_size, min((step + 1) * batch_size, n)
             bx = map_structure(lambda a: a[lo:hi], x)
             by = map_structure(lambda a: a[lo:hi], y)
             data = (self._device_batch(bx), by) if sample_weight is None else \
                 (self._device_batch(bx), by, sample_weight[lo:hi])
             logs = {k: _log_value(v) for k, v in self.test_step(data).items()}
+            if cblist is not None:
+                cblist.on_test_batch_end(step, logs)
             if bar:
                 bar.update(step + 1, logs, finalize=step + 1 == steps)
+        if cblist is not None:
+            cblist.on_test_end(logs)
         return logs
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False,
@@ -730,7 +739,9 @@ class Model(Layer):
         verbose = 1 if verbose == "auto" else int(verbose)
         bar = utils.Progbar(-(-_n_samples(x) // batch_size), verbose=verbose) if verbose else None
         sw = self._sample_weights(sample_weight, None, y, _n_samples(x))
-        result = self._evaluate_arrays(x, y, batch_size, bar, sw)
+        cblist = callbacks_module.CallbackList(list(callbacks or []), self, {
+            "steps": -(-_n_samples(x) // batch_size), "verbose": verbose, "batch_size": batch_size})
+        result = self._evaluate_arrays(x, y, batch_size, bar, sw, cblist)
         if return_dict:
             return result
         return result["loss"] if len(result) == 1 else list(result.values())
@@ -740,11 +751,17 @@ class Model(Layer):
         x = self._prepare_x(x)
         n = _n_samples(x)
         chunks = []
-        for lo in range(0, n, batch_size):
+        cblist = callbacks_module.CallbackList(list(callbacks or []), self, {
+            "steps": -(-n // batch_size), "verbose": verbose, "batch_size": batch_size})
+        cblist.on_predict_begin()
+        for step, lo in enumerate(range(0, n, batch_size)):
             hi = min(lo + batch_size, n)
+            cblist.on_predict_batch_begin(step)
             out = self.predict_step(self._device_batch(map_structure(lambda a: a[lo:hi], x)))
             chunks.append(map_structure(lambda t: np.asarray(t.value if isinstance(t, Tensor) else t,
                                                              dtype=np.float32), out))
+            cblist.on_predict_batch_end(step, {"outputs": chunks[-1]})
+        cblist.on_predict_end()
         if not chunks:
             return np.zeros((0,), np.float32)
         first = chunks[0]
