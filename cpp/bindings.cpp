@@ -790,6 +790,7 @@ PYBIND11_MODULE(_core, m) {
           "centered"_a = false);
 
     register_tensor_ops(m);
+    register_rnn_ops(m);
 
 #ifdef EMBER_CUDA
     m.attr("cuda_built") = true;

@@ -273,6 +273,8 @@ inline DeviceArray to_device_array(const In& host) {
 
 // The tensor operations' bindings (bindings_tensor.cpp), added to the module.
 void register_tensor_ops(py::module_& m);
+// The recurrent layers' bindings (bindings_rnn.cpp).
+void register_rnn_ops(py::module_& m);
 
 }  // namespace bind
 }  // namespace ember

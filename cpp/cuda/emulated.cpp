@@ -3,3 +3,4 @@
 #include "runtime.cu"
 #include "kernels.cu"
 #include "tensor_ops.cu"
+#include "rnn.cu"

@@ -115,3 +115,24 @@ LecunUniform = _scaling("LecunUniform", 1.0, "fan_in", "uniform")
 LecunNormal = _scaling("LecunNormal", 1.0, "fan_in", "truncated_normal")
 
 zeros, ones = Zeros, Ones
+
+
+# ---------------------------------------------------------------- orthogonal (recurrent layers)
+# A minimal orthogonal draw for the recurrent layers' default
+# recurrent_initializer; kept apart so an Orthogonal class can build on it.
+def _orthogonal(shape, gain=1.0, seed=None):
+    """A (semi-)orthogonal float32 matrix of ``shape`` (the leading axes
+    flattened into rows): Q of the QR decomposition of a standard normal
+    matrix, each column's sign fixed by R's diagonal so that Q is uniformly
+    distributed, times ``gain``."""
+    shape = tuple(int(d) for d in shape)
+    if len(shape) < 2:
+        raise ValueError(f"The orthogonal initializer needs a shape of rank >= 2. Received: shape={shape}")
+    rows, cols = int(np.prod(shape[:-1])), shape[-1]
+    rng = utils.rng() if seed is None else np.random.default_rng(int(seed))
+    a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q = q * np.where(np.diag(r) < 0, -1.0, 1.0)
+    if rows < cols:
+        q = q.T
+    return (gain * q).reshape(shape).astype(np.float32)

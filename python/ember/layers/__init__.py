@@ -8,18 +8,20 @@ from .core import Activation, Dense, Dropout, Flatten, Lambda, Reshape
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
                       average, concatenate, dot, maximum, minimum, multiply, subtract)
 from .normalization import BatchNormalization
+from .rnn import GRU, LSTM, Bidirectional, SimpleRNN
 
 __all__ = ["Input", "InputLayer", "Layer", "Variable", "Dense", "Conv2D", "MaxPooling2D",
            "MaxPool2D", "AveragePooling2D", "AvgPool2D", "GlobalAveragePooling2D",
            "GlobalAvgPool2D", "Flatten", "Reshape", "Dropout", "Activation", "Lambda",
            "BatchNormalization", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
-           "concatenate", "dot", "get"]
+           "concatenate", "dot", "get", "SimpleRNN", "LSTM", "GRU", "Bidirectional"]
 
 _CLASSES = {cls.__name__: cls for cls in (InputLayer, Dense, Conv2D, MaxPooling2D, AveragePooling2D,
                                           GlobalAveragePooling2D, Flatten, Reshape, Dropout,
                                           Activation, BatchNormalization, Add, Subtract, Multiply,
-                                          Average, Maximum, Minimum, Concatenate, Dot)}
+                                          Average, Maximum, Minimum, Concatenate, Dot, SimpleRNN,
+                                          LSTM, GRU, Bidirectional)}
 
 
 def get(class_name, custom_objects=None):
