@@ -10,6 +10,7 @@
 // by T rows, which the GEMMs take as their leading dimension.
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 #include "formulas.h"
 #include "rnn.h"
@@ -18,12 +19,47 @@ namespace ember {
 
 // ---------------------------------------------------------------- formulas
 
+// exp(x) without libm: 2^k * p(r) with r = x - k ln 2 and Cephes's degree-6
+// polynomial (about 1 ulp); branch-free (clamped to float's range) so that the
+// CPU's element loops vectorize, and the same arithmetic on the GPU.
+EMBER_HD float rnn_exp(float x) {
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    const float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round to nearest
+    const float r = (x - k * 0.693359375f) + k * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    const int32_t bits = ((int32_t)k + 127) << 23;
+#ifdef __CUDA_ARCH__
+    return p * __int_as_float(bits);
+#else
+    float scale;
+    std::memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+#endif
+}
+
+EMBER_HD float rnn_sigmoid(float v) { return 1.0f / (1.0f + rnn_exp(-v)); }
+
+// tanh(v) = 1 - 2 / (exp(2v) + 1), and its odd Taylor polynomial near 0
+// (where the first form would lose digits to cancellation).
+EMBER_HD float rnn_tanh(float v) {
+    const float big = 1.0f - 2.0f / (rnn_exp(2.0f * v) + 1.0f);
+    const float v2 = v * v;
+    const float small = v * (1.0f + v2 * (-0.333333333f + v2 * (0.133333333f - v2 * 0.0539682540f)));
+    return (v2 < 0.0156f) ? small : big;
+}
+
 EMBER_HD float rnn_act(RnnAct a, float v) {
     switch (a) {
-        case RnnAct::Tanh: return tanhf(v);
+        case RnnAct::Tanh: return rnn_tanh(v);
         case RnnAct::Relu: return v < 0.0f ? 0.0f : v;
         case RnnAct::Linear: return v;
-        case RnnAct::Sigmoid: return sigmoidf(v);
+        case RnnAct::Sigmoid: return rnn_sigmoid(v);
         case RnnAct::HardSigmoid: {  // relu6(v + 3) / 6, as Keras 3
             const float y = (v + 3.0f) * (1.0f / 6.0f);
             return y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
