@@ -70,7 +70,6 @@ def lstm_fns(N=64, T=50, C=32, U=128):
     # The GEMMs of one forward + backward, same shapes and transposes.
     G = 4 * U
     a_x = x.reshape(N * T, C)
-    xw = np.empty((N * T, G), np.float32)
     h = rng.standard_normal((N, U), dtype=np.float32)
     dz = rng.standard_normal((N * T, G), dtype=np.float32)
     dzs = dz[:N]
@@ -86,7 +85,6 @@ def lstm_fns(N=64, T=50, C=32, U=128):
         _core.matmul(a_x, dz, transpose_a=True)
         _core.matmul(hp, dz, transpose_a=True)
     flops = 2.0 * (N * T * C * G * 3 + 2 * T * N * U * G + U * G * N * T)
-    del xw
     return ember_kernel, ember_layer, torch_lstm, gemms, flops
 
 

@@ -110,6 +110,16 @@ RnnArgs rnn_args(py::handle x_, py::handle k_, py::handle rk_, py::handle b_, py
     return a;
 }
 
+// The shapes of what forward keeps for backward: gates, hs and aux (empty for SimpleRNN).
+struct Saved {
+    std::vector<int64_t> gates, hs, aux;
+};
+Saved saved_shapes(const RnnShape& s) {
+    const bool has_aux = s.cell != RnnCell::Simple;
+    return {{s.N, s.T, s.gates() * s.U}, {s.N, s.T, s.U},
+            has_aux ? std::vector<int64_t>{s.N, s.T, s.U} : std::vector<int64_t>{0}};
+}
+
 py::tuple rnn_forward_py(py::handle x, py::handle k, py::handle rk, py::handle b, py::handle h0,
                          py::handle c0, py::handle mask, py::handle rd, const std::string& cell,
                          const std::string& act, const std::string& ract, bool reset_after,
@@ -117,11 +127,10 @@ py::tuple rnn_forward_py(py::handle x, py::handle k, py::handle rk, py::handle b
     RnnArgs a = rnn_args(x, k, rk, b, h0, c0, mask, rd, cell, act, ract, reset_after, go_backwards,
                          zero_output);
     const RnnShape& s = a.s;
-    const int64_t GU = s.gates() * s.U;
-    Out out = output({s.N, s.out_rows(), s.U}, a.dev);
-    Out gates = output({s.N, s.T, GU}, a.dev), hs = output({s.N, s.T, s.U}, a.dev);
+    const Saved shapes = saved_shapes(s);
     const bool has_aux = s.cell != RnnCell::Simple;
-    Out aux = output(has_aux ? std::vector<int64_t>{s.N, s.T, s.U} : std::vector<int64_t>{0}, a.dev);
+    Out out = output({s.N, s.out_rows(), s.U}, a.dev);
+    Out gates = output(shapes.gates, a.dev), hs = output(shapes.hs, a.dev), aux = output(shapes.aux, a.dev);
     {
         py::gil_scoped_release nogil;
         EMBER_ON(a.dev, rnn_forward(out.p, gates.p, hs.p, has_aux ? aux.p : nullptr, a.x.t.data,
@@ -139,14 +148,14 @@ py::tuple rnn_backward_py(py::handle dout_, py::handle gates_, py::handle hs_, p
     RnnArgs a = rnn_args(x, k, rk, b, h0, c0, mask, rd, cell, act, ract, reset_after, go_backwards,
                          zero_output);
     const RnnShape& s = a.s;
-    const int64_t GU = s.gates() * s.U;
-    In dout = input(dout_, "dout"), gates = input(gates_, "gates"), hs = input(hs_, "hs");
+    const Saved shapes = saved_shapes(s);
     const bool has_aux = s.cell != RnnCell::Simple;
+    In dout = input(dout_, "dout"), gates = input(gates_, "gates"), hs = input(hs_, "hs");
     In aux = input(aux_, "aux");
     require_shape(dout, {s.N, s.out_rows(), s.U});
-    require_shape(gates, {s.N, s.T, GU});
-    require_shape(hs, {s.N, s.T, s.U});
-    require_shape(aux, has_aux ? std::vector<int64_t>{s.N, s.T, s.U} : std::vector<int64_t>{0});
+    require_shape(gates, shapes.gates);
+    require_shape(hs, shapes.hs);
+    require_shape(aux, shapes.aux);
     const In* all[] = {&a.x, &dout, &gates, &hs, &aux};
     for (const In* p : all)
         if (p->t.device != a.dev)

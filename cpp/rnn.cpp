@@ -12,6 +12,29 @@ namespace ember {
 
 namespace {
 
+// LSTM rows with compile-time activations and unaliased pointers, so that
+// the compiler vectorizes the unit loop (the formulas are rnn_impl.h's).
+template <class A, class RA>
+__attribute__((noinline)) void lstm_forward_row(const float* __restrict x, const float* __restrict r, float* __restrict g,
+                      float* __restrict c, float* __restrict h, float* __restrict cs,
+                      float* __restrict hs, float* __restrict o, int64_t U) {
+    for (int64_t u = 0; u < U; ++u) lstm_forward_unit(A{}, RA{}, x, r, g, c, h, cs, hs, o, u, U);
+}
+
+template <class A, class RA>
+__attribute__((noinline)) void lstm_backward_row(const float* __restrict dy, float* __restrict dh, const float* __restrict g,
+                       const float* __restrict cs, const float* __restrict cp, const float* __restrict hp,
+                       float* __restrict hpm, float* __restrict dc, float* __restrict d, int64_t U) {
+    for (int64_t u = 0; u < U; ++u) {
+        lstm_backward_unit(A{}, RA{}, dh[u] + dy[u], g, cs, cp, dc, d, u, U);
+        dh[u] = 0.0f;
+        hpm[u] = hp[u];
+    }
+}
+
+using Tanh = ActC<RnnAct::Tanh>;
+using Sigmoid = ActC<RnnAct::Sigmoid>;
+
 // The CPU backend of the time loops (rnn_impl.h): ember's GEMM, OpenMP
 // loops over elements (each element's arithmetic is independent of the
 // thread count), column sums in fixed blocks.
@@ -41,6 +64,47 @@ struct CpuRnnOps {
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
         for (int64_t i = 0; i < n; ++i) f(i);
     }
+    // Keras's default LSTM (tanh, sigmoid) by rows; masked rows, recurrent
+    // dropout and other activations take the element-wise path.
+    void each(int64_t n, const RnnForwardStep& f) {
+        if (f.cell != RnnCell::Lstm || f.act != RnnAct::Tanh || f.ract != RnnAct::Sigmoid) {
+            each<RnnForwardStep>(n, f);
+            return;
+        }
+        const int64_t U = f.U, N = n / U, GU = 4 * U, R = f.R;
+        const int nt = threads_for(n * 16);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (int64_t b = 0; b < N; ++b) {
+            const int64_t row = b * f.T + f.t;
+            if (f.mask && f.mask[row] == 0.0f) {
+                for (int64_t u = 0; u < U; ++u) f(b * U + u);
+                continue;
+            }
+            lstm_forward_row<Tanh, Sigmoid>(f.xw + row * GU, f.rec + b * GU, f.gates + row * GU, f.c + b * U,
+                                            f.h + b * U, f.aux + row * U, f.hs + row * U,
+                                            f.out + (b * R + f.step) * U, U);
+        }
+    }
+    void each(int64_t n, const RnnBackwardStep& f) {
+        if (f.phase != 0 || f.cell != RnnCell::Lstm || f.act != RnnAct::Tanh || f.ract != RnnAct::Sigmoid ||
+            f.rdmask) {
+            each<RnnBackwardStep>(n, f);
+            return;
+        }
+        const int64_t U = f.U, N = n / U, GU = 4 * U, R = f.R;
+        const int nt = threads_for(n * 16);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (int64_t b = 0; b < N; ++b) {
+            const int64_t row = b * f.T + f.t;
+            if (f.mask && f.mask[row] == 0.0f) {
+                for (int64_t u = 0; u < U; ++u) f(b * U + u);
+                continue;
+            }
+            lstm_backward_row<Tanh, Sigmoid>(f.dout + (b * R + f.step) * U, f.dh + b * U, f.gates + row * GU,
+                                             f.aux + row * U, f.cprev + b * f.cstride, f.hprev + b * f.hstride,
+                                             f.hpm + row * U, f.dc + b * U, f.dz + row * GU, U);
+        }
+    }
     void copy(float* dst, const float* src, int64_t n) { std::memcpy(dst, src, (size_t)n * sizeof(float)); }
     void zero(float* p, int64_t n) { std::memset(p, 0, (size_t)n * sizeof(float)); }
     void copy_rows(float* dst, int64_t dst_stride, const float* src, int64_t src_stride, int64_t rows,
@@ -53,20 +117,6 @@ struct CpuRnnOps {
 
 }  // namespace
 
-void rnn_forward(float* out, float* gates, float* hs, float* aux, const float* x,
-                 const float* kernel, const float* rkernel, const float* bias, const float* h0,
-                 const float* c0, const float* mask, const float* rdmask, const RnnShape& s) {
-    CpuRnnOps o;
-    rnn_forward_loop(o, out, gates, hs, aux, x, kernel, rkernel, bias, h0, c0, mask, rdmask, s);
-}
-
-void rnn_backward(float* dx, float* dkernel, float* drkernel, float* dbias, float* dh0, float* dc0,
-                  const float* dout, const float* gates, const float* hs, const float* aux,
-                  const float* x, const float* kernel, const float* rkernel, const float* h0,
-                  const float* c0, const float* mask, const float* rdmask, const RnnShape& s) {
-    CpuRnnOps o;
-    rnn_backward_loop(o, dx, dkernel, drkernel, dbias, dh0, dc0, dout, gates, hs, aux, x, kernel,
-                      rkernel, h0, c0, mask, rdmask, s);
-}
+EMBER_RNN_ENTRY_POINTS(CpuRnnOps)
 
 }  // namespace ember

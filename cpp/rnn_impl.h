@@ -23,7 +23,8 @@ namespace ember {
 // polynomial (about 1 ulp); branch-free (clamped to float's range) so that the
 // CPU's element loops vectorize, and the same arithmetic on the GPU.
 EMBER_HD float rnn_exp(float x) {
-    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    x = x > -87.0f ? x : -87.0f;  // two plain selects (NaN passes): they vectorize
+    x = x < 88.0f ? x : 88.0f;
     const float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round to nearest
     const float r = (x - k * 0.693359375f) + k * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -46,12 +47,16 @@ EMBER_HD float rnn_exp(float x) {
 EMBER_HD float rnn_sigmoid(float v) { return 1.0f / (1.0f + rnn_exp(-v)); }
 
 // tanh(v) = 1 - 2 / (exp(2v) + 1), and its odd Taylor polynomial near 0
-// (where the first form would lose digits to cancellation).
+// (where the first form would lose digits to cancellation), blended by
+// arithmetic rather than a branch, so that loops over it vectorize.
 EMBER_HD float rnn_tanh(float v) {
     const float big = 1.0f - 2.0f / (rnn_exp(2.0f * v) + 1.0f);
-    const float v2 = v * v;
-    const float small = v * (1.0f + v2 * (-0.333333333f + v2 * (0.133333333f - v2 * 0.0539682540f)));
-    return (v2 < 0.0156f) ? small : big;
+    float vc = v > -0.125f ? v : -0.125f;
+    vc = vc < 0.125f ? vc : 0.125f;
+    const float v2 = vc * vc;
+    const float small = vc * (1.0f + v2 * (-0.333333333f + v2 * (0.133333333f - v2 * 0.0539682540f)));
+    const float w = (float)(v * v < 0.0156f);
+    return w * small + (1.0f - w) * big;
 }
 
 EMBER_HD float rnn_act(RnnAct a, float v) {
@@ -79,6 +84,52 @@ EMBER_HD float rnn_dact(RnnAct a, float y) {
         case RnnAct::HardSigmoid: return (y > 0.0f && y < 1.0f) ? (1.0f / 6.0f) : 0.0f;
     }
     return 1.0f;
+}
+
+// An activation chosen at run time (ActR) or at compile time (ActC: the
+// CPU's vectorized LSTM rows), with its derivative from the output.
+struct ActR {
+    RnnAct a;
+    EMBER_HD float operator()(float v) const { return rnn_act(a, v); }
+    EMBER_HD float d(float y) const { return rnn_dact(a, y); }
+};
+template <RnnAct A>
+struct ActC {
+    EMBER_HD float operator()(float v) const { return rnn_act(A, v); }
+    EMBER_HD float d(float y) const { return rnn_dact(A, y); }
+};
+
+// LSTM, one unit u of one sample: x and r are the sample's input and
+// recurrent projections (4U), g its gates (4U), c and h its state (updated),
+// cs, hs and o where the step's c, h and output go.
+template <class A, class RA>
+EMBER_HD void lstm_forward_unit(A act, RA ract, const float* x, const float* r, float* g, float* c,
+                                float* h, float* cs, float* hs, float* o, int64_t u, int64_t U) {
+    const float ig = ract(x[u] + r[u]);
+    const float fg = ract(x[U + u] + r[U + u]);
+    const float cg = act(x[2 * U + u] + r[2 * U + u]);
+    const float og = ract(x[3 * U + u] + r[3 * U + u]);
+    const float cn = fg * c[u] + ig * cg;
+    const float hn = og * act(cn);
+    g[u] = ig; g[U + u] = fg; g[2 * U + u] = cg; g[3 * U + u] = og;
+    c[u] = cn; cs[u] = cn;
+    h[u] = hn; hs[u] = hn; o[u] = hn;
+}
+
+// Its backward: gh the gradient of the new h (output's included), dc that of
+// the new c, becoming the previous c's; d the gates' pre-activation
+// gradients (4U).
+template <class A, class RA>
+EMBER_HD void lstm_backward_unit(A act, RA ract, float gh, const float* g, const float* cs,
+                                 const float* cp, float* dc, float* d, int64_t u, int64_t U) {
+    const float ig = g[u], fg = g[U + u], cg = g[2 * U + u], og = g[3 * U + u];
+    const float ac = act(cs[u]);
+    const float dcn = dc[u] + gh * og * act.d(ac);
+    d[u] = dcn * cg * ract.d(ig);
+    d[U + u] = dcn * cp[u] * ract.d(fg);
+    d[2 * U + u] = dcn * ig * act.d(cg);
+    d[3 * U + u] = gh * ac * ract.d(og);
+    dc[u] = dcn * fg;
 }
 
 // One step's element (n, u) for i = n * U + u. Phase 0 is the whole cell;
@@ -123,15 +174,9 @@ struct RnnForwardStep {
             hn = rnn_act(act, x[u] + r[u]);
             g[u] = hn;
         } else if (cell == RnnCell::Lstm) {
-            const float ig = rnn_act(ract, x[u] + r[u]);
-            const float fg = rnn_act(ract, x[U + u] + r[U + u]);
-            const float cg = rnn_act(act, x[2 * U + u] + r[2 * U + u]);
-            const float og = rnn_act(ract, x[3 * U + u] + r[3 * U + u]);
-            const float cn = fg * c[i] + ig * cg;
-            hn = og * rnn_act(act, cn);
-            g[u] = ig; g[U + u] = fg; g[2 * U + u] = cg; g[3 * U + u] = og;
-            c[i] = cn;
-            aux[row * U + u] = cn;
+            lstm_forward_unit(ActR{act}, ActR{ract}, x, r, g, c + n * U, h + n * U, aux + row * U,
+                              hs + row * U, out + (n * R + step) * U, u, U);
+            return;
         } else if (phase == 0) {  // GRU, reset_after: r scales the recurrent part
             const float z = rnn_act(ract, x[u] + r[u]);
             const float rr = rnn_act(ract, x[U + u] + r[U + u]);
@@ -227,14 +272,8 @@ struct RnnBackwardStep {
             d[u] = gh * rnn_dact(act, g[u]);
             dh[i] = 0.0f;
         } else if (cell == RnnCell::Lstm) {
-            const float ig = g[u], fg = g[U + u], cg = g[2 * U + u], og = g[3 * U + u];
-            const float ac = rnn_act(act, aux[row * U + u]);
-            const float dcn = dc[i] + gh * og * rnn_dact(act, ac);
-            d[u] = dcn * cg * rnn_dact(ract, ig);
-            d[U + u] = dcn * cprev[n * cstride + u] * rnn_dact(ract, fg);
-            d[2 * U + u] = dcn * ig * rnn_dact(act, cg);
-            d[3 * U + u] = gh * ac * rnn_dact(ract, og);
-            dc[i] = dcn * fg;
+            lstm_backward_unit(ActR{act}, ActR{ract}, gh, g, aux + row * U, cprev + n * cstride, dc + n * U,
+                               d, u, U);
             dh[i] = 0.0f;
         } else {
             const float z = g[u], rr = g[U + u], hh = g[2 * U + u];
@@ -364,5 +403,24 @@ void rnn_backward_loop(Ops& o, float* dx, float* dkernel, float* drk, float* dbi
         o.gemm_tn(drk, hpm.p, drec, U, GU, NT, U, GU, GU);
     }
 }
+
+// rnn.h's two entry points over the backend OPS, expanded by rnn.cpp (in
+// ember) and cuda/rnn.cu (in ember::cuda).
+#define EMBER_RNN_ENTRY_POINTS(OPS)                                                                    \
+    void rnn_forward(float* out, float* gates, float* hs, float* aux, const float* x,                 \
+                     const float* kernel, const float* rkernel, const float* bias, const float* h0,   \
+                     const float* c0, const float* mask, const float* rdmask, const RnnShape& s) {    \
+        OPS o;                                                                                         \
+        rnn_forward_loop(o, out, gates, hs, aux, x, kernel, rkernel, bias, h0, c0, mask, rdmask, s);  \
+    }                                                                                                  \
+    void rnn_backward(float* dx, float* dkernel, float* drkernel, float* dbias, float* dh0,           \
+                      float* dc0, const float* dout, const float* gates, const float* hs,             \
+                      const float* aux, const float* x, const float* kernel, const float* rkernel,    \
+                      const float* h0, const float* c0, const float* mask, const float* rdmask,       \
+                      const RnnShape& s) {                                                             \
+        OPS o;                                                                                         \
+        rnn_backward_loop(o, dx, dkernel, drkernel, dbias, dh0, dc0, dout, gates, hs, aux, x, kernel, \
+                          rkernel, h0, c0, mask, rdmask, s);                                           \
+    }
 
 }  // namespace ember

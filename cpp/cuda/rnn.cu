@@ -55,21 +55,7 @@ struct CudaRnnOps {
 
 }  // namespace
 
-void rnn_forward(float* out, float* gates, float* hs, float* aux, const float* x,
-                 const float* kernel, const float* rkernel, const float* bias, const float* h0,
-                 const float* c0, const float* mask, const float* rdmask, const RnnShape& s) {
-    CudaRnnOps o;
-    rnn_forward_loop(o, out, gates, hs, aux, x, kernel, rkernel, bias, h0, c0, mask, rdmask, s);
-}
-
-void rnn_backward(float* dx, float* dkernel, float* drkernel, float* dbias, float* dh0, float* dc0,
-                  const float* dout, const float* gates, const float* hs, const float* aux,
-                  const float* x, const float* kernel, const float* rkernel, const float* h0,
-                  const float* c0, const float* mask, const float* rdmask, const RnnShape& s) {
-    CudaRnnOps o;
-    rnn_backward_loop(o, dx, dkernel, drkernel, dbias, dh0, dc0, dout, gates, hs, aux, x, kernel,
-                      rkernel, h0, c0, mask, rdmask, s);
-}
+EMBER_RNN_ENTRY_POINTS(CudaRnnOps)
 
 }  // namespace cuda
 }  // namespace ember
