@@ -66,44 +66,40 @@ struct CpuRnnOps {
     }
     // Keras's default LSTM (tanh, sigmoid) by rows; masked rows, recurrent
     // dropout and other activations take the element-wise path.
-    void each(int64_t n, const RnnForwardStep& f) {
-        if (f.cell != RnnCell::Lstm || f.act != RnnAct::Tanh || f.ract != RnnAct::Sigmoid) {
-            each<RnnForwardStep>(n, f);
-            return;
-        }
-        const int64_t U = f.U, N = n / U, GU = 4 * U, R = f.R;
+    template <class F, class Row>
+    void by_rows(int64_t n, const F& f, Row row) {
+        const int64_t U = f.U, N = n / U;
         const int nt = threads_for(n * 16);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
         for (int64_t b = 0; b < N; ++b) {
-            const int64_t row = b * f.T + f.t;
-            if (f.mask && f.mask[row] == 0.0f) {
+            const int64_t r = b * f.T + f.t;
+            if (f.mask && f.mask[r] == 0.0f) {
                 for (int64_t u = 0; u < U; ++u) f(b * U + u);
                 continue;
             }
-            lstm_forward_row<Tanh, Sigmoid>(f.xw + row * GU, f.rec + b * GU, f.gates + row * GU, f.c + b * U,
-                                            f.h + b * U, f.aux + row * U, f.hs + row * U,
-                                            f.out + (b * R + f.step) * U, U);
+            row(b, r);
         }
     }
+    static bool default_lstm(RnnCell cell, RnnAct act, RnnAct ract) {
+        return cell == RnnCell::Lstm && act == RnnAct::Tanh && ract == RnnAct::Sigmoid;
+    }
+    void each(int64_t n, const RnnForwardStep& f) {
+        if (!default_lstm(f.cell, f.act, f.ract)) return each<RnnForwardStep>(n, f);
+        const int64_t U = f.U, GU = 4 * U;
+        by_rows(n, f, [&](int64_t b, int64_t row) {
+            lstm_forward_row<Tanh, Sigmoid>(f.xw + row * GU, f.rec + b * GU, f.gates + row * GU, f.c + b * U,
+                                            f.h + b * U, f.aux + row * U, f.hs + row * U,
+                                            f.out + (b * f.R + f.step) * U, U);
+        });
+    }
     void each(int64_t n, const RnnBackwardStep& f) {
-        if (f.phase != 0 || f.cell != RnnCell::Lstm || f.act != RnnAct::Tanh || f.ract != RnnAct::Sigmoid ||
-            f.rdmask) {
-            each<RnnBackwardStep>(n, f);
-            return;
-        }
-        const int64_t U = f.U, N = n / U, GU = 4 * U, R = f.R;
-        const int nt = threads_for(n * 16);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-        for (int64_t b = 0; b < N; ++b) {
-            const int64_t row = b * f.T + f.t;
-            if (f.mask && f.mask[row] == 0.0f) {
-                for (int64_t u = 0; u < U; ++u) f(b * U + u);
-                continue;
-            }
-            lstm_backward_row<Tanh, Sigmoid>(f.dout + (b * R + f.step) * U, f.dh + b * U, f.gates + row * GU,
+        if (f.phase != 0 || f.rdmask || !default_lstm(f.cell, f.act, f.ract)) return each<RnnBackwardStep>(n, f);
+        const int64_t U = f.U, GU = 4 * U;
+        by_rows(n, f, [&](int64_t b, int64_t row) {
+            lstm_backward_row<Tanh, Sigmoid>(f.dout + (b * f.R + f.step) * U, f.dh + b * U, f.gates + row * GU,
                                              f.aux + row * U, f.cprev + b * f.cstride, f.hprev + b * f.hstride,
                                              f.hpm + row * U, f.dc + b * U, f.dz + row * GU, U);
-        }
+        });
     }
     void copy(float* dst, const float* src, int64_t n) { std::memcpy(dst, src, (size_t)n * sizeof(float)); }
     void zero(float* p, int64_t n) { std::memset(p, 0, (size_t)n * sizeof(float)); }
