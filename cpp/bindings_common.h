@@ -317,6 +317,8 @@ inline DeviceArray to_device_array(const In& host) {
 void register_tensor_ops(py::module_& m);
 // The convolutions' bindings (bindings_conv.cpp).
 void register_conv_ops(py::module_& m);
+// The recurrent layers' bindings (bindings_rnn.cpp).
+void register_rnn_ops(py::module_& m);
 
 }  // namespace bind
 }  // namespace ember

@@ -76,3 +76,99 @@ def softmax(x):
     x = x.astype(np.float64)
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+
+
+# ---------------------------------------------------------------- recurrent layers
+class _NumpyMath:
+    """The array functions rnn() needs, for NumPy; tests pass a PyTorch twin
+    to get gradients from the same equations."""
+    tanh = staticmethod(np.tanh)
+    where = staticmethod(np.where)
+
+    @staticmethod
+    def sigmoid(v):
+        return 1.0 / (1.0 + np.exp(-v))
+
+    @staticmethod
+    def relu(v):
+        return np.maximum(v, 0.0)
+
+    @staticmethod
+    def hard_sigmoid(v):
+        return np.clip((v + 3.0) / 6.0, 0.0, 1.0)
+
+    @staticmethod
+    def stack(values, axis):
+        return np.stack(values, axis=axis)
+
+    @staticmethod
+    def zeros(n, u, like):
+        return np.zeros((n, u))
+
+
+def _act(F, name):
+    if name == "linear":
+        return lambda v: v
+    return getattr(F, name)
+
+
+def rnn(x, kernel, rkernel, bias, cell, h0=None, c0=None, mask=None, rdmask=None, activation="tanh",
+        recurrent_activation="sigmoid", reset_after=True, go_backwards=False, zero_output_for_mask=False,
+        F=_NumpyMath):
+    """Keras 3's recurrent layers step by step (float64 with NumPy): returns
+    (outputs (N, T, U) in processing order, final h, final c or None)."""
+    if F is _NumpyMath:
+        x, kernel, rkernel = (np.asarray(a, np.float64) for a in (x, kernel, rkernel))
+        bias = None if bias is None else np.asarray(bias, np.float64)
+        h0 = None if h0 is None else np.asarray(h0, np.float64)
+        c0 = None if c0 is None else np.asarray(c0, np.float64)
+        rdmask = None if rdmask is None else np.asarray(rdmask, np.float64)
+    n, steps, _ = x.shape
+    u = rkernel.shape[0]
+    act, ract = _act(F, activation), _act(F, recurrent_activation)
+    h = h0 if h0 is not None else F.zeros(n, u, x)
+    c = c0 if c0 is not None else F.zeros(n, u, x)
+    outs = []
+    order = range(steps - 1, -1, -1) if go_backwards else range(steps)
+    for t in order:
+        xt = x[:, t]
+        hm = h * rdmask if rdmask is not None else h
+        cn = c
+        if cell == "lstm":
+            z = xt @ kernel + hm @ rkernel
+            if bias is not None:
+                z = z + bias
+            i, f, g, o = (z[:, k * u:(k + 1) * u] for k in range(4))
+            cn = ract(f) * c + ract(i) * act(g)
+            hn = ract(o) * act(cn)
+        elif cell == "gru":
+            if reset_after:
+                xz, rz = xt @ kernel, hm @ rkernel
+                if bias is not None:
+                    xz, rz = xz + bias[0], rz + bias[1]
+                zg = ract(xz[:, :u] + rz[:, :u])
+                rg = ract(xz[:, u:2 * u] + rz[:, u:2 * u])
+                hh = act(xz[:, 2 * u:] + rg * rz[:, 2 * u:])
+            else:
+                xz = xt @ kernel
+                if bias is not None:
+                    xz = xz + bias
+                rz = hm @ rkernel[:, :2 * u]
+                zg = ract(xz[:, :u] + rz[:, :u])
+                rg = ract(xz[:, u:2 * u] + rz[:, u:])
+                hh = act(xz[:, 2 * u:] + (rg * hm) @ rkernel[:, 2 * u:])
+            hn = zg * h + (1 - zg) * hh
+        else:
+            z = xt @ kernel + hm @ rkernel
+            if bias is not None:
+                z = z + bias
+            hn = act(z)
+        out = hn
+        if mask is not None:
+            keep = mask[:, t:t + 1] != 0
+            out = F.where(keep, hn, 0 * hn if zero_output_for_mask else h)
+            hn = F.where(keep, hn, h)
+            cn = F.where(keep, cn, c)
+        outs.append(out)
+        h, c = hn, cn
+    return F.stack(outs, 1), h, (c if cell == "lstm" else None)

@@ -23,6 +23,7 @@
 #include "../loss.h"
 #include "../optim.h"
 #include "../pool.h"
+#include "../rnn.h"
 #include "../tensor_ops.h"
 
 namespace ember {
@@ -123,6 +124,9 @@ EMBER_AS_ON_CPU(lion_update);
 EMBER_AS_ON_CPU(ema_update);
 EMBER_AS_ON_CPU(accumulate_gradient);
 EMBER_AS_ON_CPU(sum_squares);  // returns to the host (synchronises)
+// Recurrent layers (rnn.h): the same time loops, one element kernel per step phase.
+EMBER_AS_ON_CPU(rnn_forward);
+EMBER_AS_ON_CPU(rnn_backward);
 // Tensor operations (tensor_ops.h); take's and take_backward's indices are
 // host memory, copied over; batch_matmul runs cuda::gemm per batch entry.
 EMBER_AS_ON_CPU(unary);

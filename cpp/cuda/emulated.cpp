@@ -4,3 +4,4 @@
 #include "kernels.cu"
 #include "tensor_ops.cu"
 #include "depthwise.cu"
+#include "rnn.cu"

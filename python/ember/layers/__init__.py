@@ -14,6 +14,7 @@ from .core import Activation, Dense, Dropout, Flatten, Lambda, Reshape
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
                       average, concatenate, dot, maximum, minimum, multiply, subtract)
 from .normalization import BatchNormalization, LayerNormalization
+from .rnn import GRU, LSTM, Bidirectional, SimpleRNN
 from .activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .regularization import (ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise,
                              SpatialDropout1D, SpatialDropout2D)
@@ -32,7 +33,8 @@ __all__ = ["Input", "InputLayer", "Layer", "Variable", "Dense", "Conv2D", "MaxPo
            "Convolution2DTranspose", "Conv1DTranspose", "Convolution1DTranspose", "DepthwiseConv2D",
            "SeparableConv2D", "SeparableConvolution2D", "Embedding", "MaxPooling1D", "MaxPool1D",
            "AveragePooling1D", "AvgPool1D", "GlobalMaxPooling1D", "GlobalMaxPool1D",
-           "GlobalAveragePooling1D", "GlobalAvgPool1D", "GlobalMaxPooling2D", "GlobalMaxPool2D"]
+           "GlobalAveragePooling1D", "GlobalAvgPool1D", "GlobalMaxPooling2D", "GlobalMaxPool2D",
+           "SimpleRNN", "LSTM", "GRU", "Bidirectional"]
 
 # Every Layer class exported here, under its own name (the name a saved
 # config records); aliases such as MaxPool2D map to the same class.
