@@ -117,7 +117,7 @@ class PyDataset:
     def num_batches(self):
         """Batches per epoch (``len(self)``), or None for an endless dataset."""
         if hasattr(self, "__len__"):
-            return len(self)
+            return self.__len__()  # not len(), so that a wrong type is reported as such
         raise NotImplementedError(f"{type(self).__name__} must define __len__ (batches per epoch) or a "
                                   "`num_batches` property.")
 
@@ -236,7 +236,7 @@ class StreamAdapter:
         self._iterator = None
         if self.source == "PyDataset":
             try:
-                count = data.num_batches if hasattr(data, "num_batches") else len(data)
+                count = data.num_batches if hasattr(data, "num_batches") else data.__len__()
             except NotImplementedError as exc:
                 raise TypeError(f"{exc} Received: {type(data).__name__} without either") from None
             if count is not None:
