@@ -82,32 +82,19 @@ class PyDataset:
             self.__dict__.setdefault("_use_multiprocessing", False)
             self.__dict__.setdefault("_max_queue_size", 10)
 
-    @property
-    def workers(self):
-        self._super_init_defaults()
-        return self._workers
+    def _setting(name, doc):
+        def get(self):
+            self._super_init_defaults()
+            return getattr(self, "_" + name)
 
-    @workers.setter
-    def workers(self, value):
-        self._workers = value
+        def put(self, value):
+            setattr(self, "_" + name, value)
+        return property(get, put, doc=doc)
 
-    @property
-    def use_multiprocessing(self):
-        self._super_init_defaults()
-        return self._use_multiprocessing
-
-    @use_multiprocessing.setter
-    def use_multiprocessing(self, value):
-        self._use_multiprocessing = value
-
-    @property
-    def max_queue_size(self):
-        self._super_init_defaults()
-        return self._max_queue_size
-
-    @max_queue_size.setter
-    def max_queue_size(self, value):
-        self._max_queue_size = value
+    workers = _setting("workers", "How many workers prepare batches ahead.")
+    use_multiprocessing = _setting("use_multiprocessing", "Workers are processes, not threads.")
+    max_queue_size = _setting("max_queue_size", "At most this many batches are prepared ahead.")
+    del _setting
 
     def __getitem__(self, index):
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__(index), returning "
