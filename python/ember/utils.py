@@ -179,3 +179,4 @@ def normalize(x, axis=-1, order=2):
 # get_file lives in ember/_files.py, the one download/cache/extract
 # implementation that ember.datasets also uses.
 from ._files import get_file  # noqa: E402,F401
+from .data_adapters import PyDataset, Sequence  # noqa: E402,F401

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from .. import _core, callbacks as callbacks_module, cuda, losses as losses_module, metrics as metrics_module
-from .. import optimizers, saving, utils
+from .. import data_adapters, optimizers, saving, utils
 from ..engine import GradientTape, KerasTensor, Tensor, convert_to_tensor
 from ..layers.base import InputLayer, Layer, _shape_str, flatten, map_structure
 from .functional import Graph
@@ -576,22 +576,36 @@ class Model(Layer):
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
             check_finite=False, steps_per_epoch=None, class_weight=None, sample_weight=None,
-            validation_batch_size=None, validation_freq=1):
+            validation_batch_size=None, validation_freq=1, validation_steps=None):
         self._require_compiled("fit")
         batch_size = self._check_batch_size(batch_size)
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"`epochs` must be a non-negative int. Received: {epochs!r}")
-        if isinstance(x, tuple) and y is None and len(x) in (2, 3) and not self._graph_takes_tuple(x):
-            x, y = x[0], x[1]
-        x = self._prepare_x(x)
-        n = _n_samples(x)
-        y = self._prepare_y(y, n)
-        sw = self._sample_weights(sample_weight, class_weight, y, n)
+        # A PyDataset, generator or iterable of batches is read batch by batch.
+        stream = data_adapters.get_adapter(x, y, sample_weight, steps_per_epoch, shuffle)
+        if stream is not None and validation_split:
+            raise ValueError("`validation_split` needs arrays; with a PyDataset, generator or iterable give "
+                             f"`validation_data`. Received: validation_split={validation_split}")
+        if stream is not None:
+            x = y = sw = None
+            n, steps = 0, stream.steps
+        else:
+            if isinstance(x, tuple) and y is None and len(x) in (2, 3) and not self._graph_takes_tuple(x):
+                x, y = x[0], x[1]
+            x = self._prepare_x(x)
+            n = _n_samples(x)
+            y = self._prepare_y(y, n)
+            sw = self._sample_weights(sample_weight, class_weight, y, n)
         if not 0 <= validation_split < 1:
             raise ValueError(f"`validation_split` must be in [0, 1). Received: {validation_split}")
-        if validation_data is not None:
+        vstream = data_adapters.get_adapter(validation_data, steps=validation_steps, steps_name="validation_steps",
+                                            what="validation_data")
+        if vstream is not None:
+            vx = vy = None
+        elif validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                raise ValueError("`validation_data` must be a tuple (x_val, y_val).")
+                raise ValueError("`validation_data` must be a tuple (x_val, y_val), a PyDataset, a generator or "
+                                 f"an iterable of batches. Received: {type(validation_data).__name__}")
             vx = self._prepare_x(validation_data[0], "validation_data[0]")
             vy = self._prepare_y(validation_data[1], _n_samples(vx))
             vsw = self._sample_weights(validation_data[2], None, vy, _n_samples(vx)) \
@@ -608,12 +622,45 @@ class Model(Layer):
             n = split
         else:
             vx = vy = vsw = None
-        if check_finite:
+        if check_finite and stream is None:
             self._check_finite(x, "x")
             if y is not None:
                 self._check_finite(y, "y")
+        if stream is None:
+            steps = steps_per_epoch or max(1, -(-n // batch_size))
+            m = min(batch_size, max(n, 1))
+            xb = map_structure(lambda a: cuda.host_buffer((m,) + a.shape[1:], self._device) if a.dtype == np.float32
+                               else np.empty((m,) + a.shape[1:], a.dtype), x)
+            yb = map_structure(lambda a: np.empty((m,) + a.shape[1:], a.dtype), y)
+            wb = None if sw is None else np.empty((m,), np.float32)
+
+        def epoch_batches():
+            if stream is not None:
+                yield from stream.batches(self, class_weight=class_weight)
+                return
+            order = utils.rng().permutation(n) if shuffle else None
+            for step in range(steps):
+                lo = (step * batch_size) % max(n, 1)
+                hi = min(lo + batch_size, n)
+                if order is not None:
+                    idx = order[lo:hi]
+                    yield _zip_take(x, xb, idx, hi - lo), _zip_take(y, yb, idx, hi - lo), _zip_take(sw, wb, idx, hi - lo)
+                else:
+                    yield (map_structure(lambda a: a[lo:hi], x), map_structure(lambda a: a[lo:hi], y),
+                           None if sw is None else sw[lo:hi])
+
+        def validate(cblist):
+            if vstream is not None:
+                return self._evaluate_batches(vstream.batches(self), cblist=cblist)
+            return None if vx is None else self._evaluate_arrays(vx, vy, batch_size, sample_weight=vsw,
+                                                                 cblist=cblist)
+        return self._fit_loop(epoch_batches, steps, epochs, initial_epoch, verbose, callbacks, batch_size,
+                              validate)
+
+    def _fit_loop(self, epoch_batches, steps, epochs, initial_epoch, verbose, callbacks, batch_size, validate):
+        """fit's epochs: callbacks around train_step on each batch that
+        ``epoch_batches()`` yields, then ``validate()``'s logs as val_*."""
         verbose = 1 if verbose == "auto" else int(verbose)
-        steps = steps_per_epoch or max(1, -(-n // batch_size))
         history = callbacks_module.History()
         # As in Keras, History comes after the user's callbacks, so it records
         # what they add to the logs (ReduceLROnPlateau's learning_rate).
@@ -622,11 +669,6 @@ class Model(Layer):
             cbs.append(callbacks_module.ProgbarLogger(verbose))
         cblist = callbacks_module.CallbackList(cbs, self, {"epochs": epochs, "steps": steps,
                                                            "verbose": verbose, "batch_size": batch_size})
-        m = min(batch_size, max(n, 1))
-        xb = map_structure(lambda a: cuda.host_buffer((m,) + a.shape[1:], self._device) if a.dtype == np.float32
-                           else np.empty((m,) + a.shape[1:], a.dtype), x)
-        yb = map_structure(lambda a: np.empty((m,) + a.shape[1:], a.dtype), y)
-        wb = None if sw is None else np.empty((m,), np.float32)
         self.stop_training = False
         self._initial_epoch = None
         cblist.on_train_begin()
@@ -637,19 +679,7 @@ class Model(Layer):
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cblist.on_epoch_begin(epoch)
-            order = utils.rng().permutation(n) if shuffle else None
-            for step in range(steps):
-                lo = (step * batch_size) % max(n, 1)
-                hi = min(lo + batch_size, n)
-                if order is not None:
-                    idx = order[lo:hi]
-                    bx = _zip_take(x, xb, idx, hi - lo)
-                    by = _zip_take(y, yb, idx, hi - lo)
-                    bw = _zip_take(sw, wb, idx, hi - lo)
-                else:
-                    bx = map_structure(lambda a: a[lo:hi], x)
-                    by = map_structure(lambda a: a[lo:hi], y)
-                    bw = None if sw is None else sw[lo:hi]
+            for step, (bx, by, bw) in enumerate(epoch_batches()):
                 cblist.on_train_batch_begin(step)
                 data = (self._device_batch(bx), by) if bw is None else (self._device_batch(bx), by, bw)
                 logs = self.train_step(data)
@@ -666,8 +696,8 @@ class Model(Layer):
                 cblist.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
-            if vx is not None and not self.stop_training:
-                val = self._evaluate_arrays(vx, vy, batch_size, sample_weight=vsw, cblist=cblist)
+            val = None if self.stop_training else validate(cblist)
+            if val is not None:
                 logs.update({"val_" + k: v for k, v in val.items()})
             cblist.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -705,27 +735,36 @@ class Model(Layer):
 
     def _evaluate_arrays(self, x, y, batch_size, bar=None, sample_weight=None, cblist=None):
         """Loss and metrics over (x, y) in inference mode, batch by batch;
-        serves evaluate() and fit()'s validation (whose callbacks get the
-        test hooks, as in Keras)."""
-        self.reset_metrics()
+        serves evaluate() and fit()'s validation."""
         n = _n_samples(x)
         steps = -(-n // batch_size)
+
+        def batches():
+            for step in range(steps):
+                lo, hi = step * batch_size, min((step + 1) * batch_size, n)
+                yield (map_structure(lambda a: a[lo:hi], x), map_structure(lambda a: a[lo:hi], y),
+                       None if sample_weight is None else sample_weight[lo:hi])
+        return self._evaluate_batches(batches(), bar, steps, cblist)
+
+    def _evaluate_batches(self, batches, bar=None, steps=None, cblist=None):
+        """Loss and metrics over the (x, y, sample_weight) batches; a
+        CallbackList gets the test hooks (evaluate's, fit's validation)."""
+        self.reset_metrics()
         logs = {}
         if cblist is not None:
             cblist.on_test_begin()
-        for step in range(steps):
+        step = 0
+        for step, (bx, by, bw) in enumerate(batches, 1):
             if cblist is not None:
-                cblist.on_test_batch_begin(step)
-            lo, hi = step * batch_size, min((step + 1) * batch_size, n)
-            bx = map_structure(lambda a: a[lo:hi], x)
-            by = map_structure(lambda a: a[lo:hi], y)
-            data = (self._device_batch(bx), by) if sample_weight is None else \
-                (self._device_batch(bx), by, sample_weight[lo:hi])
+                cblist.on_test_batch_begin(step - 1)
+            data = (self._device_batch(bx), by) if bw is None else (self._device_batch(bx), by, bw)
             logs = {k: _log_value(v) for k, v in self.test_step(data).items()}
             if cblist is not None:
-                cblist.on_test_batch_end(step, logs)
+                cblist.on_test_batch_end(step - 1, logs)
             if bar:
-                bar.update(step + 1, logs, finalize=step + 1 == steps)
+                bar.update(step, logs, finalize=step == steps)
+        if bar and steps is None:
+            bar.update(step, logs, finalize=True)
         if cblist is not None:
             cblist.on_test_end(logs)
         return logs
@@ -734,30 +773,45 @@ class Model(Layer):
                  callbacks=None, steps=None, sample_weight=None):
         self._require_compiled("evaluate")
         batch_size = self._check_batch_size(batch_size)
-        x = self._prepare_x(x)
-        y = self._prepare_y(y, _n_samples(x))
         verbose = 1 if verbose == "auto" else int(verbose)
-        bar = utils.Progbar(-(-_n_samples(x) // batch_size), verbose=verbose) if verbose else None
-        sw = self._sample_weights(sample_weight, None, y, _n_samples(x))
+        stream = data_adapters.get_adapter(x, y, sample_weight, steps, steps_name="steps")
+        if stream is not None:
+            steps = stream.steps
+            batches = stream.batches(self)
+        else:
+            x = self._prepare_x(x)
+            y = self._prepare_y(y, _n_samples(x))
+            steps = -(-_n_samples(x) // batch_size)
+            sw = self._sample_weights(sample_weight, None, y, _n_samples(x))
+        bar = utils.Progbar(steps, verbose=verbose) if verbose else None
+        # As Keras: the callbacks get the test hooks.
         cblist = callbacks_module.CallbackList(list(callbacks or []), self, {
-            "steps": -(-_n_samples(x) // batch_size), "verbose": verbose, "batch_size": batch_size})
-        result = self._evaluate_arrays(x, y, batch_size, bar, sw, cblist)
+            "steps": steps, "verbose": verbose, "batch_size": batch_size})
+        if stream is not None:
+            result = self._evaluate_batches(batches, bar, steps, cblist)
+        else:
+            result = self._evaluate_arrays(x, y, batch_size, bar, sw, cblist)
         if return_dict:
             return result
         return result["loss"] if len(result) == 1 else list(result.values())
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         batch_size = self._check_batch_size(batch_size)
-        x = self._prepare_x(x)
-        n = _n_samples(x)
+        stream = data_adapters.get_adapter(x, steps=steps, steps_name="steps")
+        if stream is not None:
+            inputs = (bx for bx, _, _ in stream.batches(self, need_y=False))
+        else:
+            x = self._prepare_x(x)
+            n = _n_samples(x)
+            inputs = (map_structure(lambda a: a[lo:lo + batch_size], x) for lo in range(0, n, batch_size))
         chunks = []
         cblist = callbacks_module.CallbackList(list(callbacks or []), self, {
-            "steps": -(-n // batch_size), "verbose": verbose, "batch_size": batch_size})
+            "steps": stream.steps if stream is not None else -(-n // batch_size), "verbose": verbose,
+            "batch_size": batch_size})
         cblist.on_predict_begin()
-        for step, lo in enumerate(range(0, n, batch_size)):
-            hi = min(lo + batch_size, n)
+        for step, bx in enumerate(inputs):
             cblist.on_predict_batch_begin(step)
-            out = self.predict_step(self._device_batch(map_structure(lambda a: a[lo:hi], x)))
+            out = self.predict_step(self._device_batch(bx))
             chunks.append(map_structure(lambda t: np.asarray(t.value if isinstance(t, Tensor) else t,
                                                              dtype=np.float32), out))
             cblist.on_predict_batch_end(step, {"outputs": chunks[-1]})
