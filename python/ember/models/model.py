@@ -227,7 +227,8 @@ class Model(Layer):
         return rows
 
     def summary(self, line_length=None, print_fn=None, **kwargs):
-        self._require_built("summary")
+        if type(self).__name__ != "Sequential":  # an unbuilt Sequential lists its layers, as Keras's does
+            self._require_built("summary")
         rows = self._summary_rows()
         connected = self._graph is not None and any(len(p) > 1 for _, _, p in rows) or \
             (self._graph is not None and len(self._graph.inputs) > 1)
@@ -353,7 +354,21 @@ class Model(Layer):
     def metrics(self):
         if not self.compiled:
             return []
-        return [self._loss_tracker] + self._metric_objects()
+        return [self._loss_tracker] + self._metric_objects() + self._output_loss_trackers()
+
+    def _output_loss_trackers(self):
+        """With a loss on more than one output, the mean of each output's
+        unweighted loss, logged as '<output>_loss' (as Keras 3 does)."""
+        key = (id(self._loss_fns), tuple(self._output_names()))
+        if getattr(self, "_loss_trackers_key", None) != key:
+            trackers = []
+            if isinstance(self._loss_fns, (list, dict)) or (self._loss_fns is not None and len(key[1]) > 1):
+                fns = self._per_output(self._loss_fns, "loss")
+                if sum(fn is not None for fn in fns) > 1:
+                    trackers = [None if fn is None else metrics_module.Mean(name=f"{name}_loss")
+                                for fn, name in zip(fns, key[1])]
+            self._loss_trackers_key, self._loss_trackers = key, trackers
+        return [t for t in self._loss_trackers if t is not None]
 
     @property
     def metrics_names(self):
@@ -429,10 +444,14 @@ class Model(Layer):
         ys = self._targets_per_output(y)
         total = None
         from .. import ops
-        for fn, t, p, w in zip(fn_list, ys, preds, weights):
+        self._output_loss_trackers()
+        trackers = self._loss_trackers or [None] * len(fn_list)
+        for fn, t, p, w, tracker in zip(fn_list, ys, preds, weights, trackers):
             if fn is None:
                 continue
             value = _apply_loss(fn, t, p, sample_weight)
+            if tracker is not None:
+                tracker.update_state(float(value), sample_weight=_n_samples(p) or 1)
             if w != 1.0:
                 value = ops.multiply(value, float(w))
             total = value if total is None else ops.add(total, value)

@@ -88,6 +88,8 @@ class Sequential(Model):
         return x
 
     def _summary_rows(self):
+        if self._graph is None:  # not built yet: Keras lists the layers with unknown shapes
+            return [(layer, "?", []) for layer in self._layers_list]
         return [(node.layer, node.flat_outputs[0].shape, []) for node in self._graph.nodes]
 
     # ------------------------------------------------------------ config
