@@ -389,38 +389,57 @@ void gemm(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_
             const int64_t kc = std::min(KC, K - pc);
             const bool accumulate = pc > 0, last = pc + kc == K;
             const int team = (int)std::min<int64_t>(nt, tall ? m_blocks : m_blocks * n_panels);
-#pragma omp parallel num_threads(team) if (team > 1)
-            {
+            // The work of one K block, inside a parallel region of `team`
+            // threads (par: worksharing loops split among them) or, for one
+            // thread, run directly: small products then enter no parallel
+            // region at all. (An orphaned `omp for` would bind to a caller's
+            // region when gemm runs inside one, hence the explicit flag.)
+            auto kblock = [&](bool par) {
+                auto loop = [par](bool dynamic, int64_t n, auto&& f) {
+                    if (!par) {
+                        for (int64_t i = 0; i < n; ++i) f(i);
+                    } else if (dynamic) {
+#pragma omp for schedule(dynamic, 1)
+                        for (int64_t i = 0; i < n; ++i) f(i);
+                    } else {
 #pragma omp for schedule(static)
-                for (int64_t jp = 0; jp < (direct_b ? 0 : n_panels); ++jp)
+                        for (int64_t i = 0; i < n; ++i) f(i);
+                    }
+                };
+                loop(false, direct_b ? 0 : n_panels, [&](int64_t jp) {
                     pack_b(Bp + jp * NR * kc, NR, B, rsb, csb, pc, kc, jc + jp * NR,
                            std::min(NR, nc - jp * NR));
+                });
                 if (tall) {
                     // Each MC block of C belongs to one thread.
                     float* Ap = direct_a ? nullptr : scratch(kSlotPackA).get(mc_panels * MR * KC);
-#pragma omp for schedule(dynamic, 1)
-                    for (int64_t ib = 0; ib < m_blocks; ++ib) {
+                    loop(true, m_blocks, [&](int64_t ib) {
                         const int64_t ip0 = ib * mc_panels, ip1 = std::min(m_panels, ip0 + mc_panels);
                         for (int64_t ip = ip0; ip < (direct_a ? ip0 : ip1); ++ip)
                             pack_a(Ap + (ip - ip0) * MR * kc, MR, A, rsa, csa, ip * MR,
                                    std::min(MR, M - ip * MR), pc, kc);
                         for (int64_t jp = 0; jp < n_panels; ++jp)
                             compute(Ap, ip0, ip1, jc, nc, jp, pc, kc, accumulate, last);
-                    }
+                    });
                 } else {
-#pragma omp for schedule(static)
-                    for (int64_t ip = 0; ip < (direct_a ? 0 : m_panels); ++ip)
+                    loop(false, direct_a ? 0 : m_panels, [&](int64_t ip) {
                         pack_a(Ashared + ip * MR * kc, MR, A, rsa, csa, ip * MR,
                                std::min(MR, M - ip * MR), pc, kc);
+                    });
                     // Each (row block, column panel) of C belongs to one thread.
-#pragma omp for schedule(static)
-                    for (int64_t t = 0; t < m_blocks * n_panels; ++t) {
+                    loop(false, m_blocks * n_panels, [&](int64_t t) {
                         const int64_t ib = t / n_panels, jp = t % n_panels;
                         const int64_t ip0 = ib * mc_panels, ip1 = std::min(m_panels, ip0 + mc_panels);
                         compute(direct_a ? nullptr : Ashared + ip0 * MR * kc, ip0, ip1, jc, nc, jp,
                                 pc, kc, accumulate, last);
-                    }
+                    });
                 }
+            };
+            if (team > 1) {
+#pragma omp parallel num_threads(team)
+                kblock(true);
+            } else {
+                kblock(false);
             }
         }
     }
