@@ -4,6 +4,7 @@ PyTorch beside it (same model, threads, batch, data) when it is installed.
     python bench/train.py                  # 2 threads, batch 64
     python bench/train.py --threads 1
     python bench/train.py --steps 300 --repeat 3
+    python bench/train.py --rounds 5       # ember and PyTorch alternate 5 times
     python bench/train.py --device cuda    # ember built with CUDA, on a GPU
 
 Uses Fashion-MNIST from Debian's dataset-fashion-mnist package when present,
@@ -115,6 +116,9 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--steps", type=int, default=200, help="training steps per timed run")
     p.add_argument("--repeat", type=int, default=3, help="timed runs; the median is reported")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="ember and PyTorch measured alternately this many times (a loaded machine's "
+                        "slow phases then hit both); medians over rounds, ratios per round")
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--test-images", type=int, default=10000, help="images for the inference timing")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
@@ -124,21 +128,32 @@ def main(argv=None):
     xt, yt = xt[:args.test_images], yt[:args.test_images]
     print(f"data: {source}; device {args.device}; threads {args.threads}; batch {args.batch_size}; "
           f"{args.steps} training steps x {args.repeat} runs; inference over {len(xt)} images")
-    rows = [("ember",) + bench_ember(x, y, xt, yt, args.batch_size, args.threads, args.steps, args.repeat,
-                                          args.device)]
-    if not args.no_torch:
-        try:
-            tr, inf, version = bench_torch(x, y, xt, yt, args.batch_size, args.threads, args.steps,
-                                          args.repeat, args.device)
-            rows.append((f"PyTorch {version}", tr, inf))
-        except ImportError as e:
-            print(f"PyTorch is not usable here ({e}): ember only.", file=sys.stderr)
+    import ember
+    print(f"ember CPU variant: {ember.cpu_variant()}")
+    ember_runs, torch_runs, version = [], [], None
+    for _ in range(max(1, args.rounds)):
+        ember_runs.append(bench_ember(x, y, xt, yt, args.batch_size, args.threads, args.steps,
+                                      args.repeat, args.device))
+        if not args.no_torch and version is not False:
+            try:
+                tr, inf, version = bench_torch(x, y, xt, yt, args.batch_size, args.threads, args.steps,
+                                               args.repeat, args.device)
+                torch_runs.append((tr, inf))
+            except ImportError as e:
+                print(f"PyTorch is not usable here ({e}): ember only.", file=sys.stderr)
+                version = False
+    med = lambda runs, i: float(np.median([r[i] for r in runs]))  # noqa: E731
+    rows = [("ember", med(ember_runs, 0), med(ember_runs, 1))]
+    if torch_runs:
+        rows.append((f"PyTorch {version}", med(torch_runs, 0), med(torch_runs, 1)))
     print(f"{'library':22s} {'train img/s':>12s} {'s/epoch(60k)':>13s} {'infer img/s':>12s}")
     for name, tr, inf in rows:
         print(f"{name:22s} {tr:12.0f} {60000 / tr:13.1f} {inf:12.0f}")
-    if len(rows) == 2:
-        print(f"ratio ember/PyTorch: training {rows[0][1] / rows[1][1]:.2f}x, "
-              f"inference {rows[0][2] / rows[1][2]:.2f}x")
+    if torch_runs:
+        rt = [e[0] / t[0] for e, t in zip(ember_runs, torch_runs)]
+        ri = [e[1] / t[1] for e, t in zip(ember_runs, torch_runs)]
+        print(f"ratio ember/PyTorch (median over {len(rt)} rounds): training {np.median(rt):.2f}x, "
+              f"inference {np.median(ri):.2f}x")
     return rows
 
 

@@ -700,7 +700,33 @@ PYBIND11_MODULE(_core, m) {
     m.def("get_num_threads", &num_threads);
     m.def("measured_team_size", &measured_team_size,
           "Threads that a kernel's parallel region actually runs with.");
-    m.def("has_avx2", &gemm_uses_avx2, "Whether the AVX2/FMA GEMM micro-kernel is in use.");
+    m.def("has_avx2", &gemm_uses_avx2,
+          "Whether a GEMM micro-kernel with AVX2/FMA (the avx2 or avx512 variant) is in use.");
+    m.def("cpu_variant", []() { return std::string(cpu_variant_name(cpu_variant())); },
+          "The CPU variant of the kernels in use: 'avx512', 'avx2' or 'generic'.");
+    m.def("cpu_variants", []() {
+        std::vector<std::string> out;
+        for (int v = 0; v <= (int)cpu_best_variant(); ++v)
+            out.push_back(cpu_variant_name((CpuVariant)v));
+        return out;
+    }, "The CPU variants this CPU runs, narrowest first.");
+    m.def("set_cpu_variant", [](const std::string& name) {
+        for (int v = 0; v <= (int)CpuVariant::kAvx512; ++v)
+            if (name == cpu_variant_name((CpuVariant)v)) {
+                if (!set_cpu_variant((CpuVariant)v))
+                    value_error("This CPU does not support the '" + name + "' kernels (it supports up to '" +
+                                cpu_variant_name(cpu_best_variant()) + "'). Received: variant='" + name + "'");
+                return;
+            }
+        value_error("Argument `variant` must be one of 'avx512', 'avx2', 'generic'. Received: variant='" +
+                    name + "'");
+    }, "variant"_a, "Selects the kernels' CPU variant (for tests and benchmarks; not thread-safe\n"
+       "with kernels running at the same time).");
+    m.def("gemm_blocks", []() {
+        const GemmBlocks b = gemm_blocks(cpu_variant());
+        return py::dict(py::arg("mr") = b.mr, py::arg("nr") = b.nr, py::arg("kc") = b.kc,
+                        py::arg("mc") = b.mc, py::arg("nc") = b.nc);
+    }, "Register and cache blocks of the GEMM variant in use.");
     m.def("openmp_enabled", []() {
 #ifdef _OPENMP
         return true;

@@ -22,6 +22,19 @@
 
 namespace ember {
 
+// The instruction-set variant of the kernels that have several (the GEMM
+// micro-kernels): the widest the CPU supports unless narrowed through
+// set_cpu_variant (or EMBER_CPU_VARIANT, read by the Python package at
+// import). Ordered from narrowest to widest.
+enum class CpuVariant : int { kGeneric = 0, kAvx2 = 1, kAvx512 = 2 };
+// The widest variant this CPU runs (AVX-512 needs AVX512F; AVX2 needs FMA too).
+CpuVariant cpu_best_variant();
+// The variant in use now; kernels read it once per call.
+CpuVariant cpu_variant();
+// Selects `v`; returns false (and changes nothing) when the CPU lacks it.
+bool set_cpu_variant(CpuVariant v);
+const char* cpu_variant_name(CpuVariant v);
+
 // Number of OpenMP threads the kernels use. Set from Python through
 // ember.set_num_threads; defaults to omp_get_max_threads() (OMP_NUM_THREADS).
 int num_threads();

@@ -1,19 +1,40 @@
 // Single-precision matrix product, BLIS-style: packed panels of A and B, a
-// register-blocked micro-kernel (6x16 AVX2/FMA, chosen at run time, with a
-// portable fallback), cache blocking with every block size defined here.
+// register-blocked micro-kernel (14x32 AVX-512 or 6x16 AVX2/FMA, chosen at
+// run time, with a portable fallback), cache blocking with every block size defined here.
 #pragma once
 #include <cstdint>
 
+#include "common.h"
+
 namespace ember {
 
-// Register block of the micro-kernel: MR rows of A times NR columns of B.
-constexpr int64_t kGemmMR = 6;
-constexpr int64_t kGemmNR = 16;
-// Cache blocks: a KC x NR panel of B stays in L1 (16 KiB), an MC x KC block
-// of A in L2 (144 KiB), a KC x NC block of B in L3.
+// Register blocks of the micro-kernels, MR rows of A times NR columns of B,
+// one per CPU variant (chosen at run time, see common.h):
+//   generic: portable C++, 6x16;
+//   AVX2/FMA: 6x16, 12 ymm accumulators;
+//   AVX-512: 14x32, 28 zmm accumulators + 2 for B + broadcasts of A.
+constexpr int64_t kGemmMRGeneric = 6, kGemmNRGeneric = 16;
+constexpr int64_t kGemmMRAvx2 = 6, kGemmNRAvx2 = 16;
+constexpr int64_t kGemmMRAvx512 = 14, kGemmNRAvx512 = 32;
+constexpr int64_t kGemmMRMax = 14, kGemmNRMax = 32;  // the largest of the above
+// Depth of one K block, the same in every variant: each element of C is the
+// sum of its KC-long FMA chains, so AVX2 and AVX-512 give the same bits (the
+// generic variant, without FMA, rounds differently). A KC x NR panel of B
+// (32 KiB for AVX-512) stays in L1 while the micro-kernel sweeps panels of A.
 constexpr int64_t kGemmKC = 256;
-constexpr int64_t kGemmMC = 144;  // multiple of MR
-constexpr int64_t kGemmNC = 3072; // multiple of NR
+// Rows of A packed per block: an MC x KC block stays in L2. It is chosen per
+// variant from the L2 size the CPU reports (half of it), a multiple of MR
+// between these bounds; it decides only how work is split, never the bits.
+constexpr int64_t kGemmMCMin = 72, kGemmMCMax = 252;
+constexpr int64_t kGemmMCDefault = 144;  // when the L2 size is unknown
+// Columns of B per block (a KC x NC block in L3); a multiple of every NR.
+constexpr int64_t kGemmNC = 3072;
+// Small products: when N <= kGemmSmallN (at most this many columns, so A's
+// rows are reused by few panels of B), the AVX-512 variant reads A and B in
+// place instead of packing them (its micro-kernel handles partial tiles with
+// masks). Below kGemmSmallFlops (2*M*N*K) the product runs on one thread.
+constexpr int64_t kGemmSmallN = 128;
+constexpr double kGemmSmallFlops = 2.0e6;
 
 // Applied to each element of C once, after the last K block:
 // C[i][j] = relu(C[i][j] + bias[j]). A null bias adds nothing; relu maps
@@ -42,7 +63,10 @@ void gemm_naive(float* C, const float* A, const float* B, int64_t M, int64_t N, 
                 bool trans_a, bool trans_b, float alpha, float beta,
                 int64_t lda, int64_t ldb, int64_t ldc);
 
-// Whether the AVX2/FMA micro-kernel was selected on this CPU.
+// Whether a micro-kernel with AVX2/FMA (AVX2 or AVX-512) is in use.
 bool gemm_uses_avx2();
+// Register and cache blocks of `v` on this CPU: {MR, NR, KC, MC, NC}.
+struct GemmBlocks { int64_t mr, nr, kc, mc, nc; };
+GemmBlocks gemm_blocks(CpuVariant v);
 
 }  // namespace ember

@@ -25,6 +25,19 @@ def threads():
     ember.set_num_threads(before)
 
 
+@pytest.fixture(params=["generic", "avx2", "avx512"])
+def cpu_variant(request):
+    """Runs the test once per CPU variant of the kernels (skipping those the
+    CPU lacks), restoring the variant in use afterwards."""
+    from ember import _core
+    if request.param not in _core.cpu_variants():
+        pytest.skip(f"this CPU has no {request.param} kernels")
+    before = _core.cpu_variant()
+    _core.set_cpu_variant(request.param)
+    yield request.param
+    _core.set_cpu_variant(before)
+
+
 def rand(rng, *shape, scale=1.0):
     return (rng.standard_normal(shape) * scale).astype(np.float32)
 

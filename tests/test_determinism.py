@@ -41,7 +41,9 @@ def _flatten(v):
     return [np.asarray(v)]
 
 
-def test_bitwise_identical_for_one_and_two_threads(threads):
+def test_bitwise_identical_for_one_and_two_threads(threads, cpu_variant):
+    """Within each CPU variant (AVX2 and AVX-512 also agree with each other,
+    see test_kernels; the generic one rounds differently)."""
     ember.set_num_threads(1)
     one = _run_all(5)
     ember.set_num_threads(2)
@@ -55,7 +57,7 @@ def test_bitwise_identical_for_one_and_two_threads(threads):
 
 
 @pytest.mark.parametrize("n", [3, 4, 7])
-def test_more_threads_than_cores_same_bits(threads, n):
+def test_more_threads_than_cores_same_bits(threads, cpu_variant, n):
     rng = np.random.default_rng(0)
     a, b = rand(rng, 257, 301), rand(rng, 301, 129)
     ember.set_num_threads(1)

@@ -52,6 +52,86 @@ def test_matmul_large_tuned_equals_naive(rng):
     assert_close(kernels.matmul(a, b), _core.matmul_naive(a, b), rtol=1e-5)
 
 
+# Each CPU variant (generic, AVX2, AVX-512) on odd shapes: partial register
+# tiles on both edges, K past one K block, both transposes, in-place reads of
+# A and B (narrow products), several threads.
+@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (15, 17, 3), (29, 33, 257), (13, 130, 65),
+                                   (100, 31, 517), (301, 64, 300), (44, 129, 40)])
+@pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
+def test_matmul_each_cpu_variant_matches_reference(rng, threads, cpu_variant, m, n, k, ta, tb):
+    a = rand(rng, *((k, m) if ta else (m, k)))
+    b = rand(rng, *((n, k) if tb else (k, n)))
+    c = rand(rng, m, n)
+    naive = _core.matmul_naive(a, b, ta, tb, alpha=-0.5, beta=0.25, c=c)
+    expected = -0.5 * ((a.T if ta else a).astype(np.float64) @ (b.T if tb else b)) + 0.25 * c
+    assert_close(naive, expected)
+    for nt in (1, 2):
+        ember.set_num_threads(nt)
+        assert_close(_core.matmul(a, b, ta, tb), _core.matmul_naive(a, b, ta, tb), rtol=1e-5)
+        assert_close(_core.matmul(a, b, ta, tb, alpha=-0.5, beta=0.25, c=c), naive, rtol=1e-5)
+
+
+@pytest.mark.parametrize("n,i,o", [(1, 5, 3), (29, 70, 33), (300, 27, 32), (45, 300, 130)])
+def test_dense_epilogue_each_cpu_variant(rng, cpu_variant, n, i, o):
+    x, k, b = rand(rng, n, i), rand(rng, i, o), rand(rng, o)
+    y = np.maximum(x.astype(np.float64) @ k + b, 0)
+    assert_close(_core.dense(x, k, b, relu=True), y)
+    assert_close(_core.dense(x, k, b), x.astype(np.float64) @ k + b)
+
+
+def test_avx2_and_avx512_gemm_give_the_same_bits(rng):
+    """Same K blocks, FMA chains in the same order: the variant changes speed,
+    not results (documented in README)."""
+    if "avx512" not in _core.cpu_variants():
+        pytest.skip("this CPU has no AVX-512")
+    before = _core.cpu_variant()
+    cases = [(rand(rng, 300, 500), rand(rng, 500, 200)), (rand(rng, 37, 29), rand(rng, 29, 70)),
+             (rand(rng, 1000, 27), rand(rng, 27, 32))]
+    x, k, b = rand(rng, 77, 300), rand(rng, 300, 45), rand(rng, 45)
+    try:
+        out = {}
+        for v in ("avx2", "avx512"):
+            _core.set_cpu_variant(v)
+            out[v] = [_core.matmul(p, q) for p, q in cases] + [_core.matmul(p.T.copy(), q.T.copy(), True, True)
+                                                               for p, q in cases]
+            out[v].append(_core.dense(x, k, b, relu=True))
+            out[v].append(kernels.conv2d(rand(np.random.default_rng(3), 4, 9, 9, 3),
+                                         rand(np.random.default_rng(4), 3, 3, 3, 8), padding="same"))
+    finally:
+        _core.set_cpu_variant(before)
+    for p, q in zip(out["avx2"], out["avx512"]):
+        assert p.tobytes() == q.tobytes()
+
+
+def test_cpu_variant_selection():
+    variants = _core.cpu_variants()
+    assert variants[0] == "generic" and ember.cpu_variant() in variants
+    assert _core.has_avx2() == (ember.cpu_variant() != "generic")
+    with pytest.raises(ValueError, match="Received: variant='sse9'"):
+        _core.set_cpu_variant("sse9")
+    for wider in ("avx2", "avx512"):
+        if wider not in variants:
+            with pytest.raises(ValueError, match="does not support"):
+                _core.set_cpu_variant(wider)
+    blocks = _core.gemm_blocks()
+    assert blocks["mc"] % blocks["mr"] == 0 and blocks["nc"] % blocks["nr"] == 0
+
+
+@pytest.mark.parametrize("value", ["generic", "avx2", "avx512", "nonsense"])
+def test_cpu_variant_environment_variable(value):
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, EMBER_CPU_VARIANT=value)
+    run = subprocess.run([sys.executable, "-c", "import ember; print(ember.cpu_variant())"], env=env,
+                         capture_output=True, text=True)
+    if value in _core.cpu_variants():
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.strip() == value
+    else:
+        assert run.returncode != 0 and "ValueError" in run.stderr
+
+
 # ---------------------------------------------------------------- Dense
 
 @pytest.mark.parametrize("n,i,o", [(1, 1, 1), (7, 13, 31), (65, 31, 7)])

@@ -6,8 +6,21 @@ Keras 3's ``keras.ops`` on ember tensors with automatic gradients;
 ``ember.layers`` / ``ember.models`` are the Keras faces. A Keras program runs
 with ``import ember as keras``.
 """
+import os as _os
+
 from . import _core
 from ._core import get_num_threads
+
+# EMBER_CPU_VARIANT=avx2|generic forces kernels narrower than the widest the
+# CPU runs (avx512 > avx2 > generic); ember.cpu_variant() says which is in use.
+if _os.environ.get("EMBER_CPU_VARIANT"):
+    _core.set_cpu_variant(_os.environ["EMBER_CPU_VARIANT"].strip().lower())
+
+
+def cpu_variant():
+    """The instruction-set variant of ember's CPU kernels in use: 'avx512',
+    'avx2' or 'generic' (see EMBER_CPU_VARIANT)."""
+    return _core.cpu_variant()
 
 __version__ = "0.2.0"
 
