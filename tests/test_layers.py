@@ -187,7 +187,6 @@ def test_input_layer_and_build():
     model = models.Sequential([layers.Input(shape=(4,)), layers.Dense(2)])
     assert model.output_shape == (None, 2)
     lazy = models.Sequential([layers.Dense(3)])
-    with pytest.raises(ValueError, match="not been built"):
-        lazy.summary()
+    lazy.summary()  # as Keras 3: an unbuilt Sequential lists its layers with unknown shapes
     lazy.build((None, 5))
     assert lazy.count_params() == 18
