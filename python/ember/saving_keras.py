@@ -275,8 +275,8 @@ def read_variable_tree(path, f, root, skip_mismatch=False):
             _fail(path, f"layer {where} has {len(variables)} variables but the file holds {len(keys)}")
         values = []
         for i, var in enumerate(variables):
-            ds = group[str(i)]
             wherev = f"variable {i} of {where} ('{var.path}')"
+            ds = _get(path, group, str(i), wherev)
             if skip_mismatch and tuple(getattr(ds, "shape", ())) != var.shape:
                 warnings.warn(f"'{path}': skipping {where}: {wherev} has shape "
                               f"{tuple(ds.shape)}, the layer {var.shape}")
@@ -295,7 +295,8 @@ def read_optimizer_arrays(path, f):
     keys = list(group.keys())
     if sorted(keys, key=lambda k: (len(k), k)) != [str(i) for i in range(len(keys))]:
         _fail(path, f"the optimizer variables are named {keys[:8]}; expected '0'..'{len(keys) - 1}'")
-    return [_read_opt_array(path, group[str(i)], f"optimizer variable {i}") for i in range(len(keys))]
+    return [_read_opt_array(path, _get(path, group, str(i), f"optimizer variable {i}"), f"optimizer variable {i}")
+            for i in range(len(keys))]
 
 
 def _read_opt_array(path, ds, where):
@@ -441,7 +442,7 @@ def layer_from_keras(spec, path, custom_objects=None, safe_mode=True):
         _fail(path, f"{where} is a custom object ({registered or module}); ember loads it only when "
                     "it is given in custom_objects")
     try:
-        cls = layers_module.get(class_name, custom_objects)
+        cls = layers_module.Lambda if class_name == "Lambda" else layers_module.get(class_name, custom_objects)
     except ValueError:
         _fail(path, f"{where}: ember has no layer class {class_name!r}")
     cfg = {}
@@ -522,7 +523,9 @@ def _inbound(path, entry):
             _fail(path, f"layer '{entry.get('name')}': malformed inbound node")
         if not isinstance(args, list) or not isinstance(kwargs, dict):
             _fail(path, f"layer '{entry.get('name')}': malformed inbound node")
-        out.append({"args": args, "kwargs": kwargs})
+        # Keras records defaults such as mask=None; ember's calls take them implicitly.
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        out.append({"node_index": len(out), "args": args, "kwargs": kwargs})
     return out
 
 
@@ -670,11 +673,18 @@ def model_to_keras(model):
                          "which a Keras file cannot hold. Save it with save_weights, or as .ember.")
     ember_cfg = _functional_config(model)
     by_name = {l.name: l for l in model.layers}
+    shapes = {}
+    for layer in model.layers:
+        for node in layer._inbound_nodes:
+            for t in node.flat_outputs:
+                l, i, j = t._keras_history
+                shapes[(l.name, i, j)] = (list(t.shape), t.dtype or "float32")
     layers = []
     for entry in ember_cfg["layers"]:
         spec = layer_to_keras(by_name[entry["name"]])
         spec["name"] = entry["name"]
-        spec["inbound_nodes"] = [{"args": _to_keras_refs(n["args"]), "kwargs": _to_keras_refs(n["kwargs"])}
+        spec["inbound_nodes"] = [{"args": _to_keras_refs(n["args"], shapes),
+                                  "kwargs": _to_keras_refs(n["kwargs"], shapes)}
                                  for n in entry["inbound_nodes"]]
         layers.append(spec)
     config = {"name": model.name, "trainable": model.trainable, "layers": layers,
@@ -683,15 +693,16 @@ def model_to_keras(model):
             "registered_name": "Functional"}
 
 
-def _to_keras_refs(value):
+def _to_keras_refs(value, shapes):
     if isinstance(value, dict) and "__keras_tensor__" in value:
         name, node, index = value["__keras_tensor__"]
+        shape, dtype = shapes.get((name, node, index), (None, "float32"))
         return {"class_name": "__keras_tensor__",
-                "config": {"shape": None, "dtype": "float32", "keras_history": [name, node, index]}}
+                "config": {"shape": shape, "dtype": dtype, "keras_history": [name, node, index]}}
     if isinstance(value, dict):
-        return {k: _to_keras_refs(v) for k, v in value.items()}
+        return {k: _to_keras_refs(v, shapes) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_to_keras_refs(v) for v in value]
+        return [_to_keras_refs(v, shapes) for v in value]
     return value
 
 
