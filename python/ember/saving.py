@@ -79,8 +79,11 @@ _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
 def sniff(path):
-    """The format of a file by its first bytes: 'ember', 'zip' (a .keras
-    archive), 'hdf5' (.h5 / .weights.h5) or 'unknown'."""
+    """The format of a file: 'ember' for a '.ember' name, else by its first
+    bytes: 'ember', 'zip' (a .keras archive), 'hdf5' (.h5 / .weights.h5) or
+    'unknown'."""
+    if os.fspath(path).lower().endswith(".ember"):
+        return "ember"
     with open(os.fspath(path), "rb") as f:
         head = f.read(8)
     if head.startswith(MAGIC[:6]):
