@@ -112,6 +112,7 @@ def _embedding_family(k, L):
 def _separable_family(k, L):
     return k.Sequential([k.Input((8, 8, 3)), L.DepthwiseConv2D(3, depth_multiplier=2),
                          L.SeparableConv2D(4, 3, padding="same"), L.Conv2DTranspose(3, 3, strides=2),
+                         L.Conv2DTranspose(2, (3, 2), strides=(2, 3), padding="same", activation="relu"),
                          L.GlobalMaxPooling2D(), L.Dense(2)]), (8, 8, 3)
 
 

@@ -130,6 +130,63 @@ def _conv(b, layer, x, in_shape):
     return _activation(b, y, getattr(layer, "activation", None), f"layer '{layer.name}'")
 
 
+def _depthwise(b, layer, x, in_shape, kernel=None, bias=True, activation=True):
+    """Depthwise convolution: a grouped Conv, one group per input channel.
+    Keras's kernel is (*k, in, multiplier); output channel c*m + j reads channel c."""
+    if kernel is None:  # Keras's DepthwiseConv2D calls it `kernel`
+        kernel = getattr(layer, "depthwise_kernel", None)
+        kernel = (layer.kernel if kernel is None else kernel).numpy()
+    n = kernel.ndim - 2
+    cin, mult = kernel.shape[n], kernel.shape[n + 1]
+    w = np.transpose(kernel, (n, n + 1) + tuple(range(n))).reshape((cin * mult, 1) + kernel.shape[:n])
+    strides = list(layer.strides)
+    dilation = list(getattr(layer, "dilation_rate", (1,) * n))
+    attrs = dict(kernel_shape=list(kernel.shape[:n]), strides=strides, dilations=dilation, group=int(cin),
+                 **_pads(layer, in_shape, kernel.shape[:n], strides, dilation))
+    inputs = [_to_channels_first(b, x, n + 2), b.const(w, "depthwise_kernel")]
+    if bias and getattr(layer, "use_bias", True) and getattr(layer, "bias", None) is not None:
+        inputs.append(b.const(layer.bias.numpy(), "bias"))
+    y = _to_channels_last(b, b.op("Conv", inputs, **attrs), n + 2)
+    return _activation(b, y, getattr(layer, "activation", None), f"layer '{layer.name}'") if activation else y
+
+
+def _separable(b, layer, x, in_shape):
+    """Depthwise convolution, then a 1x1 convolution (a MatMul on channels)."""
+    y = _depthwise(b, layer, x, in_shape, layer.depthwise_kernel.numpy(), bias=False, activation=False)
+    pointwise = layer.pointwise_kernel.numpy()
+    y = b.op("MatMul", [y, b.const(pointwise.reshape(pointwise.shape[-2:]), "pointwise_kernel")])
+    if getattr(layer, "use_bias", True) and getattr(layer, "bias", None) is not None:
+        y = b.op("Add", [y, b.const(layer.bias.numpy(), "bias")])
+    return _activation(b, y, getattr(layer, "activation", None), f"layer '{layer.name}'")
+
+
+def _conv_transpose(b, layer, x, in_shape):
+    """Keras's kernel is (*k, filters, in); ONNX's ConvTranspose takes
+    (in, filters, *k). The output lengths are Keras's: 'valid' gives
+    i*s + max(k - s, 0), 'same' gives i*s (the odd pixel cropped at the end)."""
+    kernel = layer.kernel.numpy()
+    n = kernel.ndim - 2
+    strides = list(layer.strides)
+    if any(d != 1 for d in getattr(layer, "dilation_rate", (1,) * n)) or \
+            getattr(layer, "output_padding", None) is not None:
+        raise ValueError(f"ONNX export: layer '{layer.name}' ({type(layer).__name__}) with dilation or "
+                         "output_padding has no converter")
+    ks = list(kernel.shape[:n])
+    begin, end, extra = [], [], []
+    for k, st in zip(ks, strides):
+        total = max(k - st, 0) if layer.padding == "same" else 0
+        begin.append(total // 2)
+        end.append(total - total // 2)
+        extra.append(max(st - k, 0))
+    w = np.transpose(kernel, (n + 1, n) + tuple(range(n)))
+    inputs = [_to_channels_first(b, x, n + 2), b.const(w, "kernel")]
+    if getattr(layer, "use_bias", True) and getattr(layer, "bias", None) is not None:
+        inputs.append(b.const(layer.bias.numpy(), "bias"))
+    y = b.op("ConvTranspose", inputs, kernel_shape=ks, strides=strides, pads=begin + end, output_padding=extra)
+    y = _to_channels_last(b, y, n + 2)
+    return _activation(b, y, getattr(layer, "activation", None), f"layer '{layer.name}'")
+
+
 def _pool(op_type):
     def convert(b, layer, x, in_shape):
         pool = list(layer.pool_size)
@@ -294,6 +351,9 @@ def _concatenate(b, layer, xs, in_shapes):
 
 _CONVERTERS = {
     "Dense": _dense, "Conv1D": _conv, "Conv2D": _conv, "Conv3D": _conv,
+    "DepthwiseConv1D": _depthwise, "DepthwiseConv2D": _depthwise,
+    "SeparableConv1D": _separable, "SeparableConv2D": _separable,
+    "Conv1DTranspose": _conv_transpose, "Conv2DTranspose": _conv_transpose,
     "MaxPooling1D": _pool("MaxPool"), "MaxPooling2D": _pool("MaxPool"),
     "AveragePooling1D": _pool("AveragePool"), "AveragePooling2D": _pool("AveragePool"),
     "GlobalAveragePooling1D": _global_pool("ReduceMean"), "GlobalAveragePooling2D": _global_pool("ReduceMean"),

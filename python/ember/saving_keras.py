@@ -385,7 +385,7 @@ def _plain(value, path, where):
     if isinstance(init, type) and issubclass(init, initializers.Initializer):
         kwargs = {k: v for k, v in cfg.items() if v is not None}
         if not kwargs:
-            return name
+            return _snake(name)  # "GlorotUniform" -> "glorot_uniform", the form every layer takes
         try:
             return init(**kwargs)
         except TypeError as e:
