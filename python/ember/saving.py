@@ -30,13 +30,20 @@ def write_file(path, header, arrays):
         blobs.append(a.tobytes())
     head = json.dumps({**header, "arrays": entries}).encode("utf-8")
     body = MAGIC + _PREFIX.pack(VERSION, len(head)) + head + b"".join(blobs)
-    digest = hashlib.sha256(body).digest()
+    atomic_write(path, [body, hashlib.sha256(body).digest()], prefix=".ember-")
+
+
+def atomic_write(path, chunks, prefix=".ember-"):
+    """Writes the byte strings ``chunks`` to ``path`` through a temporary file
+    in the same folder, fsynced, that replaces ``path`` only once complete:
+    an interrupted write leaves the old file as it was."""
+    path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".ember-", suffix=".tmp", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            _write_all(f, body)
-            _write_all(f, digest)
+            for chunk in chunks:
+                _write_all(f, chunk)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -66,6 +73,26 @@ def _fsync_folder(folder):
 def _write_all(f, data):
     # A separate function so that tests can make the write fail midway.
     f.write(data)
+
+
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def sniff(path):
+    """The format of a file: 'ember' for a '.ember' name, else by its first
+    bytes: 'ember', 'zip' (a .keras archive), 'hdf5' (.h5 / .weights.h5) or
+    'unknown'."""
+    if os.fspath(path).lower().endswith(".ember"):
+        return "ember"
+    with open(os.fspath(path), "rb") as f:
+        head = f.read(8)
+    if head.startswith(MAGIC[:6]):
+        return "ember"
+    if head.startswith(b"PK"):
+        return "zip"
+    if head == _HDF5_MAGIC:
+        return "hdf5"
+    return "unknown"
 
 
 def read_file(path, expected_kind=None):

@@ -10,9 +10,17 @@ class Functional(Model):
     recorded from its inputs to its outputs."""
 
 
-def load_model(filepath, custom_objects=None, compile=True):
-    """Restores a model written by ``model.save``: architecture, weights and,
-    when compiled, the optimizer with its state, so training resumes."""
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Restores a model written by ``model.save`` or by Keras (``.keras``
+    archives and legacy ``.h5`` files, told apart by their content):
+    architecture, weights and, when compiled, the optimizer with its state,
+    so training resumes. Keras files that hold Python code (Lambda layers)
+    load only with ``safe_mode=False``."""
+    kind = saving.sniff(filepath)
+    if kind in ("zip", "hdf5"):
+        from .. import saving_keras
+        load = saving_keras.load_keras if kind == "zip" else saving_keras.load_legacy_h5
+        return load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
     header, arrays = saving.read_file(filepath, expected_kind="model")
     cls = Functional if header.get("class_name") in ("Functional", "Model") else Sequential
     try:

@@ -884,9 +884,16 @@ class Model(Layer):
             return _functional_from_config(config, custom_objects)
         return cls(**config)
 
-    def save(self, filepath, overwrite=True):
-        """Writes architecture, weights and optimizer state to one file, atomically."""
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Writes architecture, weights and optimizer state to one file,
+        atomically, in the format the extension names: ``.keras`` (Keras 3's
+        archive), ``.h5``/``.hdf5`` (the legacy Keras format), else ember's
+        own checksummed format (``.ember``)."""
         self._require_built("save")
+        kind = _file_kind(filepath)
+        if kind != "ember":
+            from .. import saving_keras
+            return (saving_keras.save_keras if kind == "keras" else saving_keras.save_legacy_h5)(self, filepath)
         header = {"format": "ember", "kind": "model", "class_name": type(self).__name__,
                   "config": self.get_config(), "n_weights": len(self.weights)}
         arrays = self.get_weights()
@@ -898,18 +905,45 @@ class Model(Layer):
             arrays += self.optimizer.get_state(self.trainable_weights)
         saving.write_file(filepath, header, arrays)
 
-    def save_weights(self, filepath, overwrite=True):
+    def save_weights(self, filepath, overwrite=True, **kwargs):
+        """``.weights.h5``: Keras 3's weights file; ``.h5``: the legacy
+        layout; else ember's own format."""
         self._require_built("save_weights")
+        kind = _file_kind(filepath)
+        if kind != "ember":
+            from .. import saving_keras
+            if kind == "keras":
+                raise ValueError(f"save_weights writes weights only: use a '.weights.h5' name, or "
+                                 f"model.save() for a .keras file. Received: filepath={filepath!r}")
+            return (saving_keras.save_weights_h5 if kind == "weights.h5"
+                    else saving_keras.save_legacy_weights)(self, filepath)
         shapes = [list(w.shape) for w in self.weights]
         saving.write_file(filepath, {"format": "ember", "kind": "weights", "shapes": shapes,
                                      "n_weights": len(shapes)}, self.get_weights())
 
-    def load_weights(self, filepath):
+    def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
+        """Reads weights written by ``save_weights`` or ``save`` (ember's
+        format, ``.weights.h5``, ``.keras`` or legacy ``.h5``, told apart by
+        their content). ``skip_mismatch`` skips layers whose weights do not
+        fit (Keras formats); ``by_name`` matches legacy ``.h5`` layers by name."""
         self._require_built("load_weights")
+        if kwargs:
+            raise TypeError(f"load_weights got unexpected keyword arguments: {sorted(kwargs)}")
+        if saving.sniff(filepath) != "ember":
+            from .. import saving_keras
+            return saving_keras.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
         header, arrays = saving.read_file(filepath, expected_kind="weights")
         n = int(header.get("n_weights", len(arrays)))
         self._check_architecture(arrays[:n], filepath)
         self.set_weights(arrays[:n])
+
+    def export(self, filepath, format="onnx", verbose=None, input_signature=None, **kwargs):
+        """Keras 3's ``export``; ember writes ``format="onnx"`` (needs
+        ``pip install "ember[onnx]"``); ``opset_version`` may be given."""
+        if format != "onnx":
+            raise ValueError(f"ember exports format='onnx' only. Received: format={format!r}")
+        from .. import export_onnx
+        return export_onnx.to_onnx(self, filepath, **kwargs)
 
     def _check_architecture(self, arrays, filepath):
         mine = self.weights
@@ -926,6 +960,19 @@ def _log_value(v):
     """A metric's result for the logs: a float, or an array for a metric
     with one value per class or threshold (as Keras logs them)."""
     return float(v) if np.ndim(v) == 0 else np.asarray(v, np.float64)
+
+
+def _file_kind(filepath):
+    """The format a file name asks for, by extension, as Keras 3 chooses."""
+    import os
+    name = os.fspath(filepath).lower()
+    if name.endswith(".keras"):
+        return "keras"
+    if name.endswith(".weights.h5"):
+        return "weights.h5"
+    if name.endswith((".h5", ".hdf5")):
+        return "h5"
+    return "ember"
 
 
 def utils_name(cls):
@@ -1014,6 +1061,12 @@ def _functional_from_config(config, custom_objects=None):
     created = {}
     tensors = {}
     for entry in config["layers"]:
+        if "__layer__" in entry:  # made already (ember.saving_keras)
+            layer = entry["__layer__"]
+            if isinstance(layer, InputLayer):
+                tensors[(layer.name, 0, 0)] = layer.output
+            created[entry["name"]] = layer
+            continue
         cls = layers_module.get(entry["class_name"], custom_objects)
         cfg = dict(entry["config"])
         if cls is InputLayer:
