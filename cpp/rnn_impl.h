@@ -339,25 +339,27 @@ void rnn_forward_loop(Ops& o, float* out, float* gates, float* hs, float* aux, c
     if (lstm) o.copy_rows(out + (T + 1) * U, R * U, cbuf.p, U, N, U);
 }
 
+// The backward time loop over the samples of x (s.N of them): the
+// pre-activation gradients dz (N, T, GU), drec (N, T, GU; GRU reset_after,
+// else null), hpm (N, T, U: h before each step, times rdmask), and dh0, dc0.
+// Samples are independent here, so a backend may run it over sub-batches.
 template <class Ops>
-void rnn_backward_loop(Ops& o, float* dx, float* dkernel, float* drk, float* dbias, float* dh0,
-                       float* dc0, const float* dout, const float* gates, const float* hs,
-                       const float* aux, const float* x, const float* kernel, const float* rk,
-                       const float* h0, const float* c0, const float* mask, const float* rdmask,
-                       const RnnShape& s) {
-    const int64_t N = s.N, T = s.T, C = s.C, U = s.U, G = s.gates(), GU = G * U, R = s.out_rows();
+void rnn_backward_steps(Ops& o, float* dz, float* drec, float* hpm, float* dh0, float* dc0,
+                        const float* dout, const float* gates, const float* hs, const float* aux,
+                        const float* rk, const float* h0, const float* c0, const float* mask,
+                        const float* rdmask, const RnnShape& s) {
+    const int64_t N = s.N, T = s.T, U = s.U, G = s.gates(), GU = G * U, R = s.out_rows();
     const bool lstm = s.cell == RnnCell::Lstm, gru = s.cell == RnnCell::Gru;
     const bool split = gru && !s.reset_after, ra = gru && s.reset_after;
-    auto dz = o.buf(N * T * GU), drecb = o.buf(ra ? N * T * GU : 1), hpm = o.buf(N * T * U);
     auto dh = o.buf(N * U), dc = o.buf(lstm ? N * U : 1), dhm = o.buf(N * U), zeros = o.buf(N * U);
     o.zero(zeros.p, N * U);
     // The final states' gradients sit after the outputs' in dout.
     o.copy_rows(dh.p, U, dout + T * U, R * U, N, U);
     if (lstm) o.copy_rows(dc.p, U, dout + (T + 1) * U, R * U, N, U);
-    float* drec = ra ? drecb.p : dz.p;
+    const float* dr = ra ? drec : dz;
     RnnBackwardStep b{s.cell, s.act, s.ract, s.zero_output_for_mask, s.reset_after, 0, T, U, G, R,
                       0, 0, dout, gates, aux, nullptr, 0, nullptr, 0, mask, rdmask, dh.p, dc.p,
-                      dz.p, ra ? drecb.p : nullptr, hpm.p, dhm.p};
+                      dz, ra ? drec : nullptr, hpm, dhm.p};
     for (int64_t step = T - 1; step >= 0; --step) {
         const int64_t t = s.go_backwards ? T - 1 - step : step;
         b.t = t;
@@ -377,31 +379,54 @@ void rnn_backward_loop(Ops& o, float* dx, float* dkernel, float* drk, float* dbi
         b.phase = 0;
         o.each(N * U, b);
         if (split) {
-            o.gemm(dhm.p, dz.p + t * GU + 2 * U, rk + 2 * U, N, U, U, false, true, T * GU, GU, U, nullptr);
+            o.gemm(dhm.p, dz + t * GU + 2 * U, rk + 2 * U, N, U, U, false, true, T * GU, GU, U, nullptr);
             b.phase = 3;
             o.each(N * U, b);
-            o.gemm(dhm.p, dz.p + t * GU, rk, N, U, 2 * U, false, true, T * GU, GU, U, nullptr);
+            o.gemm(dhm.p, dz + t * GU, rk, N, U, 2 * U, false, true, T * GU, GU, U, nullptr);
         } else {
-            o.gemm(dhm.p, drec + t * GU, rk, N, U, GU, false, true, T * GU, GU, U, nullptr);
+            o.gemm(dhm.p, dr + t * GU, rk, N, U, GU, false, true, T * GU, GU, U, nullptr);
         }
         b.phase = 4;
         o.each(N * U, b);
     }
     if (dh0) o.copy(dh0, dh.p, N * U);
     if (dc0 && lstm) o.copy(dc0, dc.p, N * U);
-    const int64_t NT = N * T;
-    o.gemm(dx, dz.p, kernel, NT, C, GU, false, true, GU, GU, C, nullptr);
-    o.gemm_tn(dkernel, x, dz.p, C, GU, NT, C, GU, GU);
+}
+
+// After the time loop: dx and the weight gradients, sums over all N * T rows.
+template <class Ops>
+void rnn_backward_weights(Ops& o, float* dx, float* dkernel, float* drk, float* dbias,
+                          const float* dz, const float* drec, const float* hpm, const float* x,
+                          const float* kernel, const float* aux, const RnnShape& s) {
+    const int64_t NT = s.N * s.T, C = s.C, U = s.U, GU = s.gates() * U;
+    const bool gru = s.cell == RnnCell::Gru;
+    const bool split = gru && !s.reset_after, ra = gru && s.reset_after;
+    o.gemm(dx, dz, kernel, NT, C, GU, false, true, GU, GU, C, nullptr);
+    o.gemm_tn(dkernel, x, dz, C, GU, NT, C, GU, GU);
     if (dbias) {
-        o.colsum(dbias, dz.p, NT, GU);
-        if (ra) o.colsum(dbias + GU, drecb.p, NT, GU);
+        o.colsum(dbias, dz, NT, GU);
+        if (ra) o.colsum(dbias + GU, drec, NT, GU);
     }
     if (split) {
-        o.gemm_tn(drk, hpm.p, dz.p, U, 2 * U, NT, U, GU, GU);
-        o.gemm_tn(drk + 2 * U, aux, dz.p + 2 * U, U, U, NT, U, GU, GU);
+        o.gemm_tn(drk, hpm, dz, U, 2 * U, NT, U, GU, GU);
+        o.gemm_tn(drk + 2 * U, aux, dz + 2 * U, U, U, NT, U, GU, GU);
     } else {
-        o.gemm_tn(drk, hpm.p, drec, U, GU, NT, U, GU, GU);
+        o.gemm_tn(drk, hpm, ra ? drec : dz, U, GU, NT, U, GU, GU);
     }
+}
+
+template <class Ops>
+void rnn_backward_loop(Ops& o, float* dx, float* dkernel, float* drk, float* dbias, float* dh0,
+                       float* dc0, const float* dout, const float* gates, const float* hs,
+                       const float* aux, const float* x, const float* kernel, const float* rk,
+                       const float* h0, const float* c0, const float* mask, const float* rdmask,
+                       const RnnShape& s) {
+    const int64_t NT = s.N * s.T, GU = s.gates() * s.U;
+    const bool ra = s.cell == RnnCell::Gru && s.reset_after;
+    auto dz = o.buf(NT * GU), drec = o.buf(ra ? NT * GU : 1), hpm = o.buf(NT * s.U);
+    rnn_backward_steps(o, dz.p, ra ? drec.p : nullptr, hpm.p, dh0, dc0, dout, gates, hs, aux, rk, h0, c0,
+                       mask, rdmask, s);
+    rnn_backward_weights(o, dx, dkernel, drk, dbias, dz.p, ra ? drec.p : nullptr, hpm.p, x, kernel, aux, s);
 }
 
 // rnn.h's two entry points over the backend OPS, expanded by rnn.cpp (in
