@@ -195,9 +195,17 @@ struct CpuRnnOps {
         ep.bias = bias;
         ember::gemm(c, a, b, M, N, K, ta, tb, 1.0f, 0.0f, lda, ldb, ldc, nt, bias ? &ep : nullptr);
     }
+    // C = A^T B with A (K, M): A is transposed first (the same products in
+    // the same order; the GEMM packs a row-major A faster).
     void gemm_tn(float* c, const float* a, const float* b, int64_t M, int64_t N, int64_t K,
                  int64_t lda, int64_t ldb, int64_t ldc) {
-        ember::gemm(c, a, b, M, N, K, true, false, 1.0f, 0.0f, lda, ldb, ldc, nt);
+        auto at = buf(M * K);
+        constexpr int64_t B = 32;
+        for (int64_t k0 = 0; k0 < K; k0 += B)
+            for (int64_t m0 = 0; m0 < M; m0 += B)
+                for (int64_t m = m0; m < std::min(M, m0 + B); ++m)
+                    for (int64_t k = k0; k < std::min(K, k0 + B); ++k) at.p[m * K + k] = a[k * lda + m];
+        ember::gemm(c, at.p, b, M, N, K, false, false, 1.0f, 0.0f, K, ldb, ldc, nt);
     }
     template <class F>
     void each(int64_t n, const F& f) {
@@ -252,6 +260,26 @@ struct CpuRnnOps {
     void colsum(float* out, const float* x, int64_t M, int64_t C) { column_sum(out, x, M, C); }
 };
 
+#ifdef _OPENMP
+int64_t team_rank() { return omp_get_thread_num(); }
+int64_t team_size() { return omp_get_num_threads(); }
+#else
+int64_t team_rank() { return 0; }
+int64_t team_size() { return 1; }
+#endif
+
+// Runs f inside a parallel region, keeping the first exception for the
+// caller to rethrow after the region (one may not leave it by a throw).
+template <class F>
+void guarded(std::exception_ptr& err, const F& f) {
+    try {
+        f();
+    } catch (...) {
+#pragma omp critical(ember_rnn_error)
+        if (!err) err = std::current_exception();
+    }
+}
+
 // Runs body(ops, n0, nb) over sub-batches [n0, n0 + nb) of the N samples,
 // one per thread, each with serial ops: the samples' time loops are
 // independent, so the steps need no barrier, and each element's arithmetic
@@ -267,15 +295,12 @@ void over_samples(int64_t N, const Body& body) {
     std::exception_ptr err;
 #pragma omp parallel for schedule(static, 1) num_threads((int)parts)
     for (int64_t p = 0; p < parts; ++p) {
-        try {
+        guarded(err, [&] {
             CpuRnnOps o;
             o.nt = 1;
             const int64_t n0 = N * p / parts, n1 = N * (p + 1) / parts;
             body(o, n0, n1 - n0);
-        } catch (...) {
-#pragma omp critical(ember_rnn_error)
-            if (!err) err = std::current_exception();
-        }
+        });
     }
     if (err) std::rethrow_exception(err);
 }
@@ -308,15 +333,34 @@ void rnn_backward(float* dx, float* dkernel, float* drkernel, float* dbias, floa
     CpuRnnOps o;
     auto dz = o.buf(NT * GU), drec = o.buf(ra ? NT * GU : 1), hpm = o.buf(NT * U);
     float* dr = ra ? drec.p : nullptr;
-    over_samples(s.N, [&](CpuRnnOps& so, int64_t n0, int64_t nb) {
-        RnnShape sub = s;
-        sub.N = nb;
-        rnn_backward_steps(so, dz.p + n0 * T * GU, at(dr, n0 * T * GU), hpm.p + n0 * T * U, at(dh0, n0 * U),
-                           at(dc0, n0 * U), dout + n0 * R * U, gates + n0 * T * GU, hs + n0 * T * U,
-                           at(aux, n0 * T * U), rkernel, at(h0, n0 * U), at(c0, n0 * U), at(mask, n0 * T),
-                           at(rdmask, n0 * U), sub);
-    });
-    rnn_backward_weights(o, dx, dkernel, drkernel, dbias, dz.p, dr, hpm.p, x, kernel, aux, s);
+    // One team: each thread runs its samples' time loop (and dx rows), then,
+    // after the one barrier, its columns of the weight gradients.
+    const int64_t parts = std::min<int64_t>(num_threads(), s.N);
+    const int64_t panels = (GU + kGemmNR - 1) / kGemmNR;
+    std::exception_ptr err;
+#pragma omp parallel num_threads((int)std::max<int64_t>(parts, 1)) if (parts > 1)
+    {
+        CpuRnnOps so;
+        so.nt = team_size() > 1 ? 1 : 0;
+        const int64_t p = team_rank(), np = team_size();
+        guarded(err, [&] {
+            const int64_t n0 = s.N * p / np, nb = s.N * (p + 1) / np - n0;
+            RnnShape sub = s;
+            sub.N = nb;
+            rnn_backward_steps(so, dx + n0 * T * s.C, dz.p + n0 * T * GU, at(dr, n0 * T * GU), hpm.p + n0 * T * U,
+                               at(dh0, n0 * U), at(dc0, n0 * U), dout + n0 * R * U, gates + n0 * T * GU,
+                               hs + n0 * T * U, at(aux, n0 * T * U), kernel, rkernel, at(h0, n0 * U),
+                               at(c0, n0 * U), at(mask, n0 * T), at(rdmask, n0 * U), sub);
+        });
+#pragma omp barrier
+        guarded(err, [&] {
+            const int64_t j0 = std::min(GU, panels * p / np * kGemmNR);
+            const int64_t j1 = std::min(GU, panels * (p + 1) / np * kGemmNR);
+            rnn_backward_weights(so, dkernel, drkernel, dz.p, dr, hpm.p, x, aux, s, j0, j1);
+        });
+    }
+    if (err) std::rethrow_exception(err);
+    rnn_backward_bias(o, dbias, dz.p, dr, s);
 }
 
 }  // namespace ember

@@ -9,6 +9,7 @@
 // gradients are single GEMMs over all N * T rows; a step's rows are strided
 // by T rows, which the GEMMs take as their leading dimension.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -341,12 +342,13 @@ void rnn_forward_loop(Ops& o, float* out, float* gates, float* hs, float* aux, c
 
 // The backward time loop over the samples of x (s.N of them): the
 // pre-activation gradients dz (N, T, GU), drec (N, T, GU; GRU reset_after,
-// else null), hpm (N, T, U: h before each step, times rdmask), and dh0, dc0.
+// else null), hpm (N, T, U: h before each step, times rdmask), dh0, dc0, and
+// then dx (N, T, C).
 // Samples are independent here, so a backend may run it over sub-batches.
 template <class Ops>
-void rnn_backward_steps(Ops& o, float* dz, float* drec, float* hpm, float* dh0, float* dc0,
+void rnn_backward_steps(Ops& o, float* dx, float* dz, float* drec, float* hpm, float* dh0, float* dc0,
                         const float* dout, const float* gates, const float* hs, const float* aux,
-                        const float* rk, const float* h0, const float* c0, const float* mask,
+                        const float* kernel, const float* rk, const float* h0, const float* c0, const float* mask,
                         const float* rdmask, const RnnShape& s) {
     const int64_t N = s.N, T = s.T, U = s.U, G = s.gates(), GU = G * U, R = s.out_rows();
     const bool lstm = s.cell == RnnCell::Lstm, gru = s.cell == RnnCell::Gru;
@@ -391,28 +393,32 @@ void rnn_backward_steps(Ops& o, float* dz, float* drec, float* hpm, float* dh0, 
     }
     if (dh0) o.copy(dh0, dh.p, N * U);
     if (dc0 && lstm) o.copy(dc0, dc.p, N * U);
+    o.gemm(dx, dz, kernel, N * T, s.C, GU, false, true, GU, GU, s.C, nullptr);
 }
 
-// After the time loop: dx and the weight gradients, sums over all N * T rows.
+// After the time loop: columns [j0, j1) of the weight gradients (sums over
+// all N * T rows), so that a backend may split them by columns.
 template <class Ops>
-void rnn_backward_weights(Ops& o, float* dx, float* dkernel, float* drk, float* dbias,
-                          const float* dz, const float* drec, const float* hpm, const float* x,
-                          const float* kernel, const float* aux, const RnnShape& s) {
+void rnn_backward_weights(Ops& o, float* dkernel, float* drk, const float* dz, const float* drec,
+                          const float* hpm, const float* x, const float* aux, const RnnShape& s,
+                          int64_t j0, int64_t j1) {
     const int64_t NT = s.N * s.T, C = s.C, U = s.U, GU = s.gates() * U;
     const bool gru = s.cell == RnnCell::Gru;
     const bool split = gru && !s.reset_after, ra = gru && s.reset_after;
-    o.gemm(dx, dz, kernel, NT, C, GU, false, true, GU, GU, C, nullptr);
-    o.gemm_tn(dkernel, x, dz, C, GU, NT, C, GU, GU);
-    if (dbias) {
-        o.colsum(dbias, dz, NT, GU);
-        if (ra) o.colsum(dbias + GU, drec, NT, GU);
-    }
-    if (split) {
-        o.gemm_tn(drk, hpm, dz, U, 2 * U, NT, U, GU, GU);
-        o.gemm_tn(drk + 2 * U, aux, dz + 2 * U, U, U, NT, U, GU, GU);
-    } else {
-        o.gemm_tn(drk, hpm, ra ? drec : dz, U, GU, NT, U, GU, GU);
-    }
+    if (j1 <= j0) return;
+    o.gemm_tn(dkernel + j0, x, dz + j0, C, j1 - j0, NT, C, GU, GU);
+    // Without reset_after, GRU's candidate columns [2U, 3U) come from r * h.
+    const int64_t jh = split ? std::min(j1, std::max(j0, 2 * U)) : j1;
+    if (jh > j0) o.gemm_tn(drk + j0, hpm, (ra ? drec : dz) + j0, U, jh - j0, NT, U, GU, GU);
+    if (j1 > jh) o.gemm_tn(drk + jh, aux, dz + jh, U, j1 - jh, NT, U, GU, GU);
+}
+
+template <class Ops>
+void rnn_backward_bias(Ops& o, float* dbias, const float* dz, const float* drec, const RnnShape& s) {
+    const int64_t NT = s.N * s.T, GU = s.gates() * s.U;
+    if (!dbias) return;
+    o.colsum(dbias, dz, NT, GU);
+    if (drec) o.colsum(dbias + GU, drec, NT, GU);
 }
 
 template <class Ops>
@@ -424,9 +430,11 @@ void rnn_backward_loop(Ops& o, float* dx, float* dkernel, float* drk, float* dbi
     const int64_t NT = s.N * s.T, GU = s.gates() * s.U;
     const bool ra = s.cell == RnnCell::Gru && s.reset_after;
     auto dz = o.buf(NT * GU), drec = o.buf(ra ? NT * GU : 1), hpm = o.buf(NT * s.U);
-    rnn_backward_steps(o, dz.p, ra ? drec.p : nullptr, hpm.p, dh0, dc0, dout, gates, hs, aux, rk, h0, c0,
-                       mask, rdmask, s);
-    rnn_backward_weights(o, dx, dkernel, drk, dbias, dz.p, ra ? drec.p : nullptr, hpm.p, x, kernel, aux, s);
+    float* dr = ra ? drec.p : nullptr;
+    rnn_backward_steps(o, dx, dz.p, dr, hpm.p, dh0, dc0, dout, gates, hs, aux, kernel, rk, h0, c0, mask,
+                       rdmask, s);
+    rnn_backward_weights(o, dkernel, drk, dz.p, dr, hpm.p, x, aux, s, 0, GU);
+    rnn_backward_bias(o, dbias, dz.p, dr, s);
 }
 
 // rnn.h's two entry points over the backend OPS, expanded by rnn.cpp (in
