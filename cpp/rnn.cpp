@@ -195,6 +195,29 @@ struct CpuRnnOps {
         ep.bias = bias;
         ember::gemm(c, a, b, M, N, K, ta, tb, 1.0f, 0.0f, lda, ldb, ldc, nt, bias ? &ep : nullptr);
     }
+    // The step products' B: W = rk (U, GU), or rk^T when `transpose`, copied
+    // once per call with rows padded by one register panel, so that the GEMM
+    // reads it in place (no packing per step; the padding keeps its rows off
+    // the same cache sets).
+    RnnWeights<Buf> recurrent_weights(const float* rk, int64_t U, int64_t GU, bool transpose) {
+        const int64_t rows = transpose ? GU : U, cols = transpose ? U : GU;
+        const int64_t ld = (cols + kGemmNR - 1) / kGemmNR * kGemmNR + kGemmNR;
+        RnnWeights<Buf> w{buf(rows * ld), nullptr, ld, false};
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t c = 0; c < cols; ++c) w.own.p[r * ld + c] = transpose ? rk[c * GU + r] : rk[r * GU + c];
+        w.p = w.own.p;
+        return w;
+    }
+    // A step's product: serially in blocks of at most 4 register rows, which
+    // the GEMM computes reading a B of whole panels in place.
+    void step_gemm(float* c, const float* a, const float* b, int64_t M, int64_t N, int64_t K, bool tb,
+                   int64_t lda, int64_t ldb, int64_t ldc, const float* bias) {
+        const int64_t rows = 4 * kGemmMR;
+        if (nt != 1 || tb || N % kGemmNR != 0 || M <= rows)
+            return gemm(c, a, b, M, N, K, false, tb, lda, ldb, ldc, bias);
+        for (int64_t i = 0; i < M; i += rows)
+            gemm(c + i * ldc, a + i * lda, b, std::min(rows, M - i), N, K, false, false, lda, ldb, ldc, bias);
+    }
     // C = A^T B with A (K, M): A is transposed first (the same products in
     // the same order; the GEMM packs a row-major A faster).
     void gemm_tn(float* c, const float* a, const float* b, int64_t M, int64_t N, int64_t K,

@@ -299,6 +299,20 @@ struct RnnBackwardStep {
 
 // ---------------------------------------------------------------- time loops
 
+// The recurrent kernel as the B operand of the step products: W = rk (U, GU)
+// forward, W = rk^T (GU, U) backward, element (k, j) of W at p[k * ld + j],
+// or at p[j * ld + k] when trans (a backend may pass rk itself, or a copy laid
+// out for its GEMM, made once per call). `own` keeps a copy alive.
+template <class Buf>
+struct RnnWeights {
+    Buf own;
+    const float* p;
+    int64_t ld;
+    bool trans;
+    const float* rows(int64_t r) const { return trans ? p + r : p + r * ld; }  // W from row r
+    const float* cols(int64_t c) const { return trans ? p + c * ld : p + c; }  // W from column c
+};
+
 template <class Ops>
 void rnn_forward_loop(Ops& o, float* out, float* gates, float* hs, float* aux, const float* x,
                       const float* kernel, const float* rk, const float* bias, const float* h0,
@@ -315,6 +329,7 @@ void rnn_forward_loop(Ops& o, float* out, float* gates, float* hs, float* aux, c
     if (h0) o.copy(hbuf.p, h0, N * U); else o.zero(hbuf.p, N * U);
     if (lstm) { if (c0) o.copy(cbuf.p, c0, N * U); else o.zero(cbuf.p, N * U); }
     const float* hm = rdmask ? hmb.p : hbuf.p;
+    const auto w = o.recurrent_weights(rk, U, GU, false);
     RnnForwardStep f{s.cell, s.act, s.ract, s.zero_output_for_mask, 0, T, U, G, R, 0, 0,
                      xw.p, rec.p, mask, rdmask, hbuf.p, cbuf.p, gates, hs, aux, out};
     for (int64_t step = 0; step < T; ++step) {
@@ -323,14 +338,14 @@ void rnn_forward_loop(Ops& o, float* out, float* gates, float* hs, float* aux, c
         f.step = step;
         if (rdmask) o.each(N * U, RnnMaskState{hmb.p, hbuf.p, rdmask});
         if (split) {
-            o.gemm(rec.p, hm, rk, N, 2 * U, U, false, false, U, GU, GU, nullptr);
+            o.step_gemm(rec.p, hm, w.cols(0), N, 2 * U, U, w.trans, U, w.ld, GU, nullptr);
             f.phase = 1;
             o.each(N * U, f);
-            o.gemm(rec.p + 2 * U, aux + t * U, rk + 2 * U, N, U, U, false, false, T * U, GU, GU, nullptr);
+            o.step_gemm(rec.p + 2 * U, aux + t * U, w.cols(2 * U), N, U, U, w.trans, T * U, w.ld, GU, nullptr);
             f.phase = 2;
             o.each(N * U, f);
         } else {
-            o.gemm(rec.p, hm, rk, N, GU, U, false, false, U, GU, GU, rbias);
+            o.step_gemm(rec.p, hm, w.cols(0), N, GU, U, w.trans, U, w.ld, GU, rbias);
             f.phase = 0;
             o.each(N * U, f);
         }
@@ -359,6 +374,7 @@ void rnn_backward_steps(Ops& o, float* dx, float* dz, float* drec, float* hpm, f
     o.copy_rows(dh.p, U, dout + T * U, R * U, N, U);
     if (lstm) o.copy_rows(dc.p, U, dout + (T + 1) * U, R * U, N, U);
     const float* dr = ra ? drec : dz;
+    const auto w = o.recurrent_weights(rk, U, GU, true);  // rk^T
     RnnBackwardStep b{s.cell, s.act, s.ract, s.zero_output_for_mask, s.reset_after, 0, T, U, G, R,
                       0, 0, dout, gates, aux, nullptr, 0, nullptr, 0, mask, rdmask, dh.p, dc.p,
                       dz, ra ? drec : nullptr, hpm, dhm.p};
@@ -381,12 +397,12 @@ void rnn_backward_steps(Ops& o, float* dx, float* dz, float* drec, float* hpm, f
         b.phase = 0;
         o.each(N * U, b);
         if (split) {
-            o.gemm(dhm.p, dz + t * GU + 2 * U, rk + 2 * U, N, U, U, false, true, T * GU, GU, U, nullptr);
+            o.step_gemm(dhm.p, dz + t * GU + 2 * U, w.rows(2 * U), N, U, U, w.trans, T * GU, w.ld, U, nullptr);
             b.phase = 3;
             o.each(N * U, b);
-            o.gemm(dhm.p, dz + t * GU, rk, N, U, 2 * U, false, true, T * GU, GU, U, nullptr);
+            o.step_gemm(dhm.p, dz + t * GU, w.rows(0), N, U, 2 * U, w.trans, T * GU, w.ld, U, nullptr);
         } else {
-            o.gemm(dhm.p, dr + t * GU, rk, N, U, GU, false, true, T * GU, GU, U, nullptr);
+            o.step_gemm(dhm.p, dr + t * GU, w.rows(0), N, U, GU, w.trans, T * GU, w.ld, U, nullptr);
         }
         b.phase = 4;
         o.each(N * U, b);
