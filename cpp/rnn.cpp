@@ -19,10 +19,11 @@ namespace ember {
 
 namespace {
 
-// LSTM rows with compile-time activations and unaliased pointers, so that
+// LSTM rows with compile-time activations and unaliased pointers (but x and
+// g: the gates overwrite their pre-activations, each unit's read first), so that
 // the compiler vectorizes the unit loop (the formulas are rnn_impl.h's).
 template <class A, class RA>
-__attribute__((noinline)) void lstm_forward_row(const float* __restrict x, const float* __restrict r, float* __restrict g,
+__attribute__((noinline)) void lstm_forward_row(const float* x, const float* __restrict r, float* g,
                       float* __restrict c, float* __restrict h, float* __restrict cs,
                       float* __restrict hs, float* __restrict o, int64_t U) {
     for (int64_t u = 0; u < U; ++u) lstm_forward_unit(A{}, RA{}, x, r, g, c, h, cs, hs, o, u, U);
@@ -94,9 +95,8 @@ EMBER_AVX2 inline __m256 tanh8(__m256 v) {
     return _mm256_blendv_ps(big, small, near0);
 }
 
-EMBER_AVX2 void lstm_forward_row_avx2(const float* __restrict x, const float* __restrict r,
-                                      float* __restrict g, float* __restrict c, float* __restrict h,
-                                      float* __restrict cs, float* __restrict hs, float* __restrict o,
+EMBER_AVX2 void lstm_forward_row_avx2(const float* x, const float* __restrict r, float* g,
+                                      float* __restrict c, float* __restrict h, float* __restrict cs, float* __restrict hs, float* __restrict o,
                                       int64_t U) {
     int64_t u = 0;
     for (; u + 8 <= U; u += 8) {
@@ -380,10 +380,15 @@ void rnn_backward(float* dx, float* dkernel, float* drkernel, float* dbias, floa
             const int64_t j0 = std::min(GU, panels * p / np * kGemmNR);
             const int64_t j1 = std::min(GU, panels * (p + 1) / np * kGemmNR);
             rnn_backward_weights(so, dkernel, drkernel, dz.p, dr, hpm.p, x, aux, s, j0, j1);
+            // The bias's columns: column_sum's fixed row blocks, so the same bits.
+            for (int k = 0; dbias && k < (ra ? 2 : 1); ++k) {
+                const float* src = k ? dr : dz.p;
+                column_sums<float>(dbias + k * GU + j0, NT, j1 - j0,
+                                   [src, GU, j0](int64_t r, int64_t c) { return src[r * GU + j0 + c]; });
+            }
         });
     }
     if (err) std::rethrow_exception(err);
-    rnn_backward_bias(o, dbias, dz.p, dr, s);
 }
 
 }  // namespace ember

@@ -142,7 +142,8 @@ struct RnnForwardStep {
     bool zero_output;
     int phase;
     int64_t T, U, G, R, t, step;  // R: rows of `out` per sample
-    const float* xw;      // (N, T, GU): input projection plus input bias
+    const float* xw;      // (N, T, GU): input projection plus input bias; `gates` itself,
+                          // each element read before the step overwrites it
     const float* rec;     // (N, GU): this step's recurrent projection
     const float* mask;    // (N, T) or null
     const float* rdmask;  // (N, U) or null
@@ -321,8 +322,9 @@ void rnn_forward_loop(Ops& o, float* out, float* gates, float* hs, float* aux, c
     const bool lstm = s.cell == RnnCell::Lstm, gru = s.cell == RnnCell::Gru;
     const bool split = gru && !s.reset_after;
     if (N == 0 || T == 0) return;
-    auto xw = o.buf(N * T * GU);
-    o.gemm(xw.p, x, kernel, N * T, GU, C, false, false, C, GU, GU, bias);
+    // The input projection goes into `gates`, which each step then overwrites
+    // with its activations (no separate (N, T, GU) buffer).
+    o.gemm(gates, x, kernel, N * T, GU, C, false, false, C, GU, GU, bias);
     const float* rbias = (gru && s.reset_after && bias) ? bias + GU : nullptr;
     auto hbuf = o.buf(N * U), cbuf = o.buf(lstm ? N * U : 1), rec = o.buf(N * GU);
     auto hmb = o.buf(rdmask ? N * U : 1);
@@ -331,7 +333,7 @@ void rnn_forward_loop(Ops& o, float* out, float* gates, float* hs, float* aux, c
     const float* hm = rdmask ? hmb.p : hbuf.p;
     const auto w = o.recurrent_weights(rk, U, GU, false);
     RnnForwardStep f{s.cell, s.act, s.ract, s.zero_output_for_mask, 0, T, U, G, R, 0, 0,
-                     xw.p, rec.p, mask, rdmask, hbuf.p, cbuf.p, gates, hs, aux, out};
+                     gates, rec.p, mask, rdmask, hbuf.p, cbuf.p, gates, hs, aux, out};
     for (int64_t step = 0; step < T; ++step) {
         const int64_t t = s.go_backwards ? T - 1 - step : step;
         f.t = t;
