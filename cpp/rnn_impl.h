@@ -9,6 +9,7 @@
 // gradients are single GEMMs over all N * T rows; a step's rows are strided
 // by T rows, which the GEMMs take as their leading dimension.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -141,7 +142,8 @@ struct RnnForwardStep {
     bool zero_output;
     int phase;
     int64_t T, U, G, R, t, step;  // R: rows of `out` per sample
-    const float* xw;      // (N, T, GU): input projection plus input bias
+    const float* xw;      // (N, T, GU): input projection plus input bias; `gates` itself,
+                          // each element read before the step overwrites it
     const float* rec;     // (N, GU): this step's recurrent projection
     const float* mask;    // (N, T) or null
     const float* rdmask;  // (N, U) or null
@@ -298,6 +300,20 @@ struct RnnBackwardStep {
 
 // ---------------------------------------------------------------- time loops
 
+// The recurrent kernel as the B operand of the step products: W = rk (U, GU)
+// forward, W = rk^T (GU, U) backward, element (k, j) of W at p[k * ld + j],
+// or at p[j * ld + k] when trans (a backend may pass rk itself, or a copy laid
+// out for its GEMM, made once per call). `own` keeps a copy alive.
+template <class Buf>
+struct RnnWeights {
+    Buf own;
+    const float* p;
+    int64_t ld;
+    bool trans;
+    const float* rows(int64_t r) const { return trans ? p + r : p + r * ld; }  // W from row r
+    const float* cols(int64_t c) const { return trans ? p + c * ld : p + c; }  // W from column c
+};
+
 template <class Ops>
 void rnn_forward_loop(Ops& o, float* out, float* gates, float* hs, float* aux, const float* x,
                       const float* kernel, const float* rk, const float* bias, const float* h0,
@@ -306,30 +322,32 @@ void rnn_forward_loop(Ops& o, float* out, float* gates, float* hs, float* aux, c
     const bool lstm = s.cell == RnnCell::Lstm, gru = s.cell == RnnCell::Gru;
     const bool split = gru && !s.reset_after;
     if (N == 0 || T == 0) return;
-    auto xw = o.buf(N * T * GU);
-    o.gemm(xw.p, x, kernel, N * T, GU, C, false, false, C, GU, GU, bias);
+    // The input projection goes into `gates`, which each step then overwrites
+    // with its activations (no separate (N, T, GU) buffer).
+    o.gemm(gates, x, kernel, N * T, GU, C, false, false, C, GU, GU, bias);
     const float* rbias = (gru && s.reset_after && bias) ? bias + GU : nullptr;
     auto hbuf = o.buf(N * U), cbuf = o.buf(lstm ? N * U : 1), rec = o.buf(N * GU);
     auto hmb = o.buf(rdmask ? N * U : 1);
     if (h0) o.copy(hbuf.p, h0, N * U); else o.zero(hbuf.p, N * U);
     if (lstm) { if (c0) o.copy(cbuf.p, c0, N * U); else o.zero(cbuf.p, N * U); }
     const float* hm = rdmask ? hmb.p : hbuf.p;
+    const auto w = o.recurrent_weights(rk, U, GU, false);
     RnnForwardStep f{s.cell, s.act, s.ract, s.zero_output_for_mask, 0, T, U, G, R, 0, 0,
-                     xw.p, rec.p, mask, rdmask, hbuf.p, cbuf.p, gates, hs, aux, out};
+                     gates, rec.p, mask, rdmask, hbuf.p, cbuf.p, gates, hs, aux, out};
     for (int64_t step = 0; step < T; ++step) {
         const int64_t t = s.go_backwards ? T - 1 - step : step;
         f.t = t;
         f.step = step;
         if (rdmask) o.each(N * U, RnnMaskState{hmb.p, hbuf.p, rdmask});
         if (split) {
-            o.gemm(rec.p, hm, rk, N, 2 * U, U, false, false, U, GU, GU, nullptr);
+            o.step_gemm(rec.p, hm, w.cols(0), N, 2 * U, U, w.trans, U, w.ld, GU, nullptr);
             f.phase = 1;
             o.each(N * U, f);
-            o.gemm(rec.p + 2 * U, aux + t * U, rk + 2 * U, N, U, U, false, false, T * U, GU, GU, nullptr);
+            o.step_gemm(rec.p + 2 * U, aux + t * U, w.cols(2 * U), N, U, U, w.trans, T * U, w.ld, GU, nullptr);
             f.phase = 2;
             o.each(N * U, f);
         } else {
-            o.gemm(rec.p, hm, rk, N, GU, U, false, false, U, GU, GU, rbias);
+            o.step_gemm(rec.p, hm, w.cols(0), N, GU, U, w.trans, U, w.ld, GU, rbias);
             f.phase = 0;
             o.each(N * U, f);
         }
@@ -339,25 +357,29 @@ void rnn_forward_loop(Ops& o, float* out, float* gates, float* hs, float* aux, c
     if (lstm) o.copy_rows(out + (T + 1) * U, R * U, cbuf.p, U, N, U);
 }
 
+// The backward time loop over the samples of x (s.N of them): the
+// pre-activation gradients dz (N, T, GU), drec (N, T, GU; GRU reset_after,
+// else null), hpm (N, T, U: h before each step, times rdmask), dh0, dc0, and
+// then dx (N, T, C).
+// Samples are independent here, so a backend may run it over sub-batches.
 template <class Ops>
-void rnn_backward_loop(Ops& o, float* dx, float* dkernel, float* drk, float* dbias, float* dh0,
-                       float* dc0, const float* dout, const float* gates, const float* hs,
-                       const float* aux, const float* x, const float* kernel, const float* rk,
-                       const float* h0, const float* c0, const float* mask, const float* rdmask,
-                       const RnnShape& s) {
-    const int64_t N = s.N, T = s.T, C = s.C, U = s.U, G = s.gates(), GU = G * U, R = s.out_rows();
+void rnn_backward_steps(Ops& o, float* dx, float* dz, float* drec, float* hpm, float* dh0, float* dc0,
+                        const float* dout, const float* gates, const float* hs, const float* aux,
+                        const float* kernel, const float* rk, const float* h0, const float* c0, const float* mask,
+                        const float* rdmask, const RnnShape& s) {
+    const int64_t N = s.N, T = s.T, U = s.U, G = s.gates(), GU = G * U, R = s.out_rows();
     const bool lstm = s.cell == RnnCell::Lstm, gru = s.cell == RnnCell::Gru;
     const bool split = gru && !s.reset_after, ra = gru && s.reset_after;
-    auto dz = o.buf(N * T * GU), drecb = o.buf(ra ? N * T * GU : 1), hpm = o.buf(N * T * U);
     auto dh = o.buf(N * U), dc = o.buf(lstm ? N * U : 1), dhm = o.buf(N * U), zeros = o.buf(N * U);
     o.zero(zeros.p, N * U);
     // The final states' gradients sit after the outputs' in dout.
     o.copy_rows(dh.p, U, dout + T * U, R * U, N, U);
     if (lstm) o.copy_rows(dc.p, U, dout + (T + 1) * U, R * U, N, U);
-    float* drec = ra ? drecb.p : dz.p;
+    const float* dr = ra ? drec : dz;
+    const auto w = o.recurrent_weights(rk, U, GU, true);  // rk^T
     RnnBackwardStep b{s.cell, s.act, s.ract, s.zero_output_for_mask, s.reset_after, 0, T, U, G, R,
                       0, 0, dout, gates, aux, nullptr, 0, nullptr, 0, mask, rdmask, dh.p, dc.p,
-                      dz.p, ra ? drecb.p : nullptr, hpm.p, dhm.p};
+                      dz, ra ? drec : nullptr, hpm, dhm.p};
     for (int64_t step = T - 1; step >= 0; --step) {
         const int64_t t = s.go_backwards ? T - 1 - step : step;
         b.t = t;
@@ -377,31 +399,60 @@ void rnn_backward_loop(Ops& o, float* dx, float* dkernel, float* drk, float* dbi
         b.phase = 0;
         o.each(N * U, b);
         if (split) {
-            o.gemm(dhm.p, dz.p + t * GU + 2 * U, rk + 2 * U, N, U, U, false, true, T * GU, GU, U, nullptr);
+            o.step_gemm(dhm.p, dz + t * GU + 2 * U, w.rows(2 * U), N, U, U, w.trans, T * GU, w.ld, U, nullptr);
             b.phase = 3;
             o.each(N * U, b);
-            o.gemm(dhm.p, dz.p + t * GU, rk, N, U, 2 * U, false, true, T * GU, GU, U, nullptr);
+            o.step_gemm(dhm.p, dz + t * GU, w.rows(0), N, U, 2 * U, w.trans, T * GU, w.ld, U, nullptr);
         } else {
-            o.gemm(dhm.p, drec + t * GU, rk, N, U, GU, false, true, T * GU, GU, U, nullptr);
+            o.step_gemm(dhm.p, dr + t * GU, w.rows(0), N, U, GU, w.trans, T * GU, w.ld, U, nullptr);
         }
         b.phase = 4;
         o.each(N * U, b);
     }
     if (dh0) o.copy(dh0, dh.p, N * U);
     if (dc0 && lstm) o.copy(dc0, dc.p, N * U);
-    const int64_t NT = N * T;
-    o.gemm(dx, dz.p, kernel, NT, C, GU, false, true, GU, GU, C, nullptr);
-    o.gemm_tn(dkernel, x, dz.p, C, GU, NT, C, GU, GU);
-    if (dbias) {
-        o.colsum(dbias, dz.p, NT, GU);
-        if (ra) o.colsum(dbias + GU, drecb.p, NT, GU);
-    }
-    if (split) {
-        o.gemm_tn(drk, hpm.p, dz.p, U, 2 * U, NT, U, GU, GU);
-        o.gemm_tn(drk + 2 * U, aux, dz.p + 2 * U, U, U, NT, U, GU, GU);
-    } else {
-        o.gemm_tn(drk, hpm.p, drec, U, GU, NT, U, GU, GU);
-    }
+    o.gemm(dx, dz, kernel, N * T, s.C, GU, false, true, GU, GU, s.C, nullptr);
+}
+
+// After the time loop: columns [j0, j1) of the weight gradients (sums over
+// all N * T rows), so that a backend may split them by columns.
+template <class Ops>
+void rnn_backward_weights(Ops& o, float* dkernel, float* drk, const float* dz, const float* drec,
+                          const float* hpm, const float* x, const float* aux, const RnnShape& s,
+                          int64_t j0, int64_t j1) {
+    const int64_t NT = s.N * s.T, C = s.C, U = s.U, GU = s.gates() * U;
+    const bool gru = s.cell == RnnCell::Gru;
+    const bool split = gru && !s.reset_after, ra = gru && s.reset_after;
+    if (j1 <= j0) return;
+    o.gemm_tn(dkernel + j0, x, dz + j0, C, j1 - j0, NT, C, GU, GU);
+    // Without reset_after, GRU's candidate columns [2U, 3U) come from r * h.
+    const int64_t jh = split ? std::min(j1, std::max(j0, 2 * U)) : j1;
+    if (jh > j0) o.gemm_tn(drk + j0, hpm, (ra ? drec : dz) + j0, U, jh - j0, NT, U, GU, GU);
+    if (j1 > jh) o.gemm_tn(drk + jh, aux, dz + jh, U, j1 - jh, NT, U, GU, GU);
+}
+
+template <class Ops>
+void rnn_backward_bias(Ops& o, float* dbias, const float* dz, const float* drec, const RnnShape& s) {
+    const int64_t NT = s.N * s.T, GU = s.gates() * s.U;
+    if (!dbias) return;
+    o.colsum(dbias, dz, NT, GU);
+    if (drec) o.colsum(dbias + GU, drec, NT, GU);
+}
+
+template <class Ops>
+void rnn_backward_loop(Ops& o, float* dx, float* dkernel, float* drk, float* dbias, float* dh0,
+                       float* dc0, const float* dout, const float* gates, const float* hs,
+                       const float* aux, const float* x, const float* kernel, const float* rk,
+                       const float* h0, const float* c0, const float* mask, const float* rdmask,
+                       const RnnShape& s) {
+    const int64_t NT = s.N * s.T, GU = s.gates() * s.U;
+    const bool ra = s.cell == RnnCell::Gru && s.reset_after;
+    auto dz = o.buf(NT * GU), drec = o.buf(ra ? NT * GU : 1), hpm = o.buf(NT * s.U);
+    float* dr = ra ? drec.p : nullptr;
+    rnn_backward_steps(o, dx, dz.p, dr, hpm.p, dh0, dc0, dout, gates, hs, aux, kernel, rk, h0, c0, mask,
+                       rdmask, s);
+    rnn_backward_weights(o, dkernel, drk, dz.p, dr, hpm.p, x, aux, s, 0, GU);
+    rnn_backward_bias(o, dbias, dz.p, dr, s);
 }
 
 // rnn.h's two entry points over the backend OPS, expanded by rnn.cpp (in

@@ -230,6 +230,64 @@ def test_bitwise_identical_across_thread_counts(rng, cell, threads):
         np.testing.assert_array_equal(a, b_)
 
 
+
+# ---------------------------------------------------------------- the CPU's fast paths
+# Sizes that take the vectorized LSTM rows (U = 20: two blocks of 8 units and
+# a scalar tail), the step products in blocks of 24 rows read in place (GU a
+# multiple of 16) and a split of the batch over threads.
+FAST = dict(N=53, T=5, C=6, U=20)
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("case", [CASES[0], CASES[2]])
+def test_fast_paths_match_references(rng, cell, case, threads):
+    _torch()
+    ember.set_num_threads(2)
+    x, k, rk, b, h0, c0, mask, rdmask, flags = _case(rng, cell, case, **FAST)
+    out, _, _, _ = _core.rnn_forward(x, k, rk, b, h0, c0, mask, rdmask, cell=cell, **flags)
+    want = reference.rnn(x, k, rk, b, cell, h0, c0, mask, rdmask, **flags)
+    for got, ref in zip(_unpack(out, cell, x.shape[1]), want):
+        if ref is not None:
+            np.testing.assert_allclose(got, ref, rtol=1e-5, atol=2e-6)
+    N, T, U = FAST["N"], FAST["T"], FAST["U"]
+    seeds = (rand(rng, N, T, U), rand(rng, N, U), rand(rng, N, U))
+    got = _ember_grads(cell, x, k, rk, b, h0, c0, mask, rdmask, seeds, flags)
+    want = _torch_grads(cell, x, k, rk, b, h0, c0, mask, rdmask, seeds, flags)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=2e-4, atol=2e-5 * max(1.0, np.abs(w).max()))
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_fast_paths_bitwise_identical_across_thread_counts(rng, cell, threads):
+    x, k, rk, b, h0, c0, mask, rdmask, flags = _case(rng, cell, CASES[0], **FAST)
+    dout = rand(rng, FAST["N"], FAST["T"] + (2 if cell == "lstm" else 1), FAST["U"])
+    results = []
+    for n in (1, 2, 3):
+        ember.set_num_threads(n)
+        fwd = _core.rnn_forward(x, k, rk, b, h0, c0, mask, rdmask, cell=cell, **flags)
+        bwd = _core.rnn_backward(dout, *fwd[1:], x, k, rk, b, h0, c0, mask, rdmask, cell=cell, **flags)
+        results.append([np.asarray(a) for a in list(fwd) + list(bwd) if a is not None])
+    for other in results[1:]:
+        for a, b_ in zip(results[0], other):
+            np.testing.assert_array_equal(a, b_)
+
+
+def test_lstm_gate_activations_accuracy():
+    """With a zero kernel and state the saved gates are the activations of the
+    bias itself: sigmoid and tanh (the CPU's own exp) within 2e-6 relative."""
+    U = 512
+    vals = np.concatenate([np.linspace(-40, 40, 4096), np.linspace(-0.5, 0.5, 2048)]).astype(np.float32)
+    x, k, rk = np.zeros((1, 1, 1), np.float32), np.zeros((1, 4 * U), np.float32), np.zeros((U, 4 * U), np.float32)
+    for i in range(0, len(vals), U):
+        v = vals[i:i + U]
+        g = _core.rnn_forward(x, k, rk, np.tile(v, 4))[1][0, 0].astype(np.float64)
+        v64 = v.astype(np.float64)
+        sig, th = 1.0 / (1.0 + np.exp(-v64)), np.tanh(v64)
+        for got in (g[:U], g[U:2 * U], g[3 * U:]):
+            np.testing.assert_allclose(got, sig, rtol=2e-6, atol=0)
+        np.testing.assert_allclose(g[2 * U:3 * U], th, rtol=2e-6, atol=0)
+
+
 # ---------------------------------------------------------------- layers
 def test_lstm_unit_forget_bias_and_orthogonal_recurrent_kernel():
     layer = layers.LSTM(8)

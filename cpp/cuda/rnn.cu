@@ -32,6 +32,14 @@ struct CudaRnnOps {
               bool tb, int64_t lda, int64_t ldb, int64_t ldc, const float* bias) {
         cuda::gemm(c, a, b, M, N, K, ta, tb, 1.0f, 0.0f, lda, ldb, ldc, bias, false);
     }
+    // The step products read rk itself (transposed backward).
+    RnnWeights<Buf> recurrent_weights(const float* rk, int64_t U, int64_t GU, bool transpose) {
+        return RnnWeights<Buf>{buf(1), rk, GU, transpose};
+    }
+    void step_gemm(float* c, const float* a, const float* b, int64_t M, int64_t N, int64_t K, bool tb,
+                   int64_t lda, int64_t ldb, int64_t ldc, const float* bias) {
+        gemm(c, a, b, M, N, K, false, tb, lda, ldb, ldc, bias);
+    }
     void gemm_tn(float* c, const float* a, const float* b, int64_t M, int64_t N, int64_t K,
                  int64_t lda, int64_t ldb, int64_t ldc) {
         cuda::gemm(c, a, b, M, N, K, true, false, 1.0f, 0.0f, lda, ldb, ldc, nullptr, false);

@@ -26,7 +26,7 @@ def _raw_mask(mask, value):
 
 def rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None, recurrent_mask=None,
         cell="lstm", activation="tanh", recurrent_activation="sigmoid", reset_after=True,
-        go_backwards=False, zero_output_for_mask=False):
+        go_backwards=False, zero_output_for_mask=False, return_sequences=True):
     """Runs a recurrent layer over ``x`` (N, T, C).
 
     ``initial_state`` is None or a list: [h0] ([h0, c0] for LSTM), each
@@ -34,7 +34,8 @@ def rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None, r
     outputs the previous output (0 with ``zero_output_for_mask``).
     ``recurrent_mask`` (N, U) multiplies h before each recurrent product
     (recurrent dropout: one mask per sequence). Returns (outputs (N, T, U) in
-    processing order, final h (N, U), final c (N, U) or None)."""
+    processing order, or with ``return_sequences=False`` only the last step's
+    output (N, U), final h (N, U), final c (N, U) or None)."""
     if cell not in _CELLS:
         raise ValueError(f"Argument `cell` must be one of {_CELLS}. Received: cell={cell!r}")
     x = ops.convert_to_tensor(x)
@@ -65,13 +66,11 @@ def rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None, r
 
     packed = record(out, (x, kernel, recurrent_kernel, bias, h0, c0), backward, "rnn")
     n, t, u = x.shape[0], x.shape[1], recurrent_kernel.shape[0]
-    seq = ops.slice(packed, [0, 0, 0], [n, t, u])
+    if return_sequences:
+        seq = ops.slice(packed, [0, 0, 0], [n, t, u])
+    else:  # straight from the packed output: one slice (and its gradient) fewer
+        seq = ops.reshape(ops.slice(packed, [0, t - 1, 0], [n, 1, u]), (n, u))
     h = ops.reshape(ops.slice(packed, [0, t, 0], [n, 1, u]), (n, u))
     c = ops.reshape(ops.slice(packed, [0, t + 1, 0], [n, 1, u]), (n, u)) if cell == "lstm" else None
     return seq, h, c
 
-
-def last_output(seq):
-    """The output of the last step of ``seq`` (N, T, U): (N, U)."""
-    n, t, u = seq.shape
-    return ops.reshape(ops.slice(seq, [0, t - 1, 0], [n, 1, u]), (n, u))

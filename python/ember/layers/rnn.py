@@ -163,8 +163,8 @@ class _RNN(Layer):
                                 cell=self._cell, activation=self.activation,
                                 recurrent_activation=self.recurrent_activation,
                                 go_backwards=self.go_backwards, zero_output_for_mask=self.zero_output_for_mask,
-                                **self._extra_args())
-        out = seq if self.return_sequences else rnn_ops.last_output(seq)
+                                return_sequences=self.return_sequences, **self._extra_args())
+        out = seq
         if self.return_state:
             return [out, h] + ([c] if c is not None else [])
         return out
