@@ -201,7 +201,7 @@ struct CpuRnnOps {
     // the same cache sets).
     RnnWeights<Buf> recurrent_weights(const float* rk, int64_t U, int64_t GU, bool transpose) {
         const int64_t rows = transpose ? GU : U, cols = transpose ? U : GU;
-        const int64_t ld = (cols + kGemmNR - 1) / kGemmNR * kGemmNR + kGemmNR;
+        const int64_t ld = (cols + kGemmNRMax - 1) / kGemmNRMax * kGemmNRMax + kGemmNRMax;
         RnnWeights<Buf> w{buf(rows * ld), nullptr, ld, false};
         for (int64_t r = 0; r < rows; ++r)
             for (int64_t c = 0; c < cols; ++c) w.own.p[r * ld + c] = transpose ? rk[c * GU + r] : rk[r * GU + c];
@@ -212,8 +212,8 @@ struct CpuRnnOps {
     // the GEMM computes reading a B of whole panels in place.
     void step_gemm(float* c, const float* a, const float* b, int64_t M, int64_t N, int64_t K, bool tb,
                    int64_t lda, int64_t ldb, int64_t ldc, const float* bias) {
-        const int64_t rows = 4 * kGemmMR;
-        if (nt != 1 || tb || N % kGemmNR != 0 || M <= rows)
+        const int64_t rows = 4 * kGemmMRMax;
+        if (nt != 1 || tb || N % kGemmNRMax != 0 || M <= rows)
             return gemm(c, a, b, M, N, K, false, tb, lda, ldb, ldc, bias);
         for (int64_t i = 0; i < M; i += rows)
             gemm(c + i * ldc, a + i * lda, b, std::min(rows, M - i), N, K, false, false, lda, ldb, ldc, bias);
@@ -359,7 +359,7 @@ void rnn_backward(float* dx, float* dkernel, float* drkernel, float* dbias, floa
     // One team: each thread runs its samples' time loop (and dx rows), then,
     // after the one barrier, its columns of the weight gradients.
     const int64_t parts = std::min<int64_t>(num_threads(), s.N);
-    const int64_t panels = (GU + kGemmNR - 1) / kGemmNR;
+    const int64_t panels = (GU + kGemmNRMax - 1) / kGemmNRMax;
     std::exception_ptr err;
 #pragma omp parallel num_threads((int)std::max<int64_t>(parts, 1)) if (parts > 1)
     {
@@ -377,8 +377,8 @@ void rnn_backward(float* dx, float* dkernel, float* drkernel, float* dbias, floa
         });
 #pragma omp barrier
         guarded(err, [&] {
-            const int64_t j0 = std::min(GU, panels * p / np * kGemmNR);
-            const int64_t j1 = std::min(GU, panels * (p + 1) / np * kGemmNR);
+            const int64_t j0 = std::min(GU, panels * p / np * kGemmNRMax);
+            const int64_t j1 = std::min(GU, panels * (p + 1) / np * kGemmNRMax);
             rnn_backward_weights(so, dkernel, drkernel, dz.p, dr, hpm.p, x, aux, s, j0, j1);
             // The bias's columns: column_sum's fixed row blocks, so the same bits.
             for (int k = 0; dbias && k < (ra ? 2 : 1); ++k) {
