@@ -584,3 +584,39 @@ def test_failed_load_assigns_nothing(tmp_path):
         model.load_weights(tmp_path / "w.weights.h5")
     for a, b in zip(model.get_weights(), before):
         np.testing.assert_array_equal(a, b)
+
+
+_RECURRENT_ONNX = {
+    "lstm_sequences": lambda: [el.LSTM(4, return_sequences=True), el.Flatten()],
+    "lstm_backwards": lambda: [el.LSTM(4, go_backwards=True)],
+    "gru_reset_after": lambda: [el.GRU(3, return_sequences=True), el.GRU(3)],
+    "gru_reset_before": lambda: [el.GRU(3, reset_after=False)],
+    "simple_rnn_relu": lambda: [el.SimpleRNN(5, activation="relu")],
+    "bidirectional_concat": lambda: [el.Bidirectional(el.LSTM(3, return_sequences=True)), el.Flatten()],
+    "bidirectional_sum": lambda: [el.Bidirectional(el.GRU(3), merge_mode="sum")],
+    "bidirectional_ave": lambda: [el.Bidirectional(el.SimpleRNN(3), merge_mode="ave")],
+    "bidirectional_mul": lambda: [el.Bidirectional(el.LSTM(3, return_sequences=True), merge_mode="mul"),
+                                  el.Flatten()],
+}
+
+
+@pytest.mark.parametrize("case", sorted(_RECURRENT_ONNX))
+def test_onnx_export_of_recurrent_layers(tmp_path, case):
+    """ONNX's LSTM/GRU/RNN nodes (gates reordered, reset_after as linear_before_reset, both
+    directions in one node for Bidirectional) give ember's predictions."""
+    ort = _ort()
+    rng = np.random.default_rng(5)
+    model = em.Sequential([ember.Input((6, 4))] + _RECURRENT_ONNX[case]() + [el.Dense(2)])
+    model.set_weights([rng.normal(size=w.shape).astype(np.float32) * 0.5 for w in model.get_weights()])
+    x = rng.normal(size=(3, 6, 4)).astype(np.float32)
+    model.export(tmp_path / "m.onnx", format="onnx")
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    _close(got, model.predict(x, verbose=0))
+
+
+def test_onnx_export_refuses_masks_for_recurrent_layers(tmp_path):
+    _ort()
+    model = em.Sequential([ember.Input((5,), dtype="int32"), el.Embedding(10, 3, mask_zero=True), el.LSTM(2)])
+    with pytest.raises(ValueError, match="mask"):
+        model.export(tmp_path / "m.onnx", format="onnx")

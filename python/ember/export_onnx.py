@@ -349,6 +349,103 @@ def _concatenate(b, layer, xs, in_shapes):
     return b.op("Concat", list(xs), axis=int(layer.axis))
 
 
+# ---------------------------------------------------------------- recurrent layers
+# ONNX's LSTM/GRU/RNN take time-major input and per-direction weights W
+# (G*units, in), R (G*units, units) and B (2*G*units: input then recurrent
+# biases). Keras's LSTM gates are i, f, c, o and ONNX's i, o, f, c; GRU's
+# z, r, h are the same in both, reset_after being linear_before_reset=1.
+_ONNX_ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu"}
+
+
+def _rnn_weights(layer):
+    """(W, R, B) of one direction, in ONNX's layout."""
+    u, kind = layer.units, type(layer).__name__
+    kernel, recurrent = layer.kernel.numpy(), layer.recurrent_kernel.numpy()
+    gates = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}[kind]
+    if layer.bias is None:
+        bias = np.zeros(2 * gates * u, np.float32)
+    else:
+        bias = layer.bias.numpy().reshape(-1)
+        if bias.size == gates * u:  # one bias: the input side's
+            bias = np.concatenate([bias, np.zeros_like(bias)])
+    if kind == "LSTM":
+        order = np.concatenate([np.arange(u) + g * u for g in (0, 3, 1, 2)])  # i, o, f, c
+        kernel, recurrent = kernel[:, order], recurrent[:, order]
+        bias = np.concatenate([bias[:4 * u][order], bias[4 * u:][order]])
+    return kernel.T, recurrent.T, bias
+
+
+def _rnn_attrs(layer):
+    kind = type(layer).__name__
+    where = f"layer '{layer.name}' ({kind})"
+    names = [layer.activation] if kind == "SimpleRNN" else [layer.recurrent_activation, layer.activation] + (
+        [layer.activation] if kind == "LSTM" else [])
+    if any(n not in _ONNX_ACTIVATIONS for n in names):
+        raise ValueError(f"ONNX export: {where} with activations {names} has no converter "
+                         f"(supported: {sorted(_ONNX_ACTIVATIONS)})")
+    attrs = {"hidden_size": int(layer.units), "activations": [_ONNX_ACTIVATIONS[n] for n in names]}
+    if kind == "GRU":
+        attrs["linear_before_reset"] = int(layer.reset_after)
+    return attrs
+
+
+def _rnn_op(b, layers, x, direction):
+    """The ONNX recurrent node over x (N, T, C); returns (Y (T, D, N, U), Y_h (D, N, U))."""
+    first = layers[0]
+    op_type = {"LSTM": "LSTM", "GRU": "GRU", "SimpleRNN": "RNN"}[type(first).__name__]
+    weights = [_rnn_weights(layer) for layer in layers]
+    w, r, bias = (np.stack([wt[i] for wt in weights]) for i in range(3))
+    attrs = _rnn_attrs(first)
+    attrs["activations"] = attrs["activations"] * len(layers)
+    xt = b.op("Transpose", [x], perm=[1, 0, 2])
+    y, y_h = b.name("rnn_y"), b.name("rnn_h")
+    outputs = [y, y_h] + ([b.name("rnn_c")] if op_type == "LSTM" else [])
+    b.nodes.append(b.helper.make_node(op_type, [xt, b.const(w, "W"), b.const(r, "R"), b.const(bias, "B")],
+                                      outputs, name=b.name(op_type), direction=direction, **attrs))
+    return y, y_h
+
+
+def _recurrent(b, layer, x, in_shape):
+    where = f"layer '{layer.name}' ({type(layer).__name__})"
+    if layer.return_state:
+        raise ValueError(f"ONNX export: {where} with return_state has no converter")
+    if layer.go_backwards and layer.return_sequences:
+        raise ValueError(f"ONNX export: {where} with go_backwards and return_sequences has no converter")
+    y, y_h = _rnn_op(b, [layer], x, "reverse" if layer.go_backwards else "forward")
+    if layer.return_sequences:  # (T, 1, N, U) -> (N, T, U)
+        return b.op("Transpose", [b.op("Squeeze", [y, b.ints([1])])], perm=[1, 0, 2])
+    return b.op("Squeeze", [y_h, b.ints([0])])
+
+
+def _bidirectional(b, layer, x, in_shape):
+    fl, bl = layer.forward_layer, layer.backward_layer
+    where = f"layer '{layer.name}' (Bidirectional)"
+    if layer.return_state or type(fl) is not type(bl) or fl.units != bl.units or fl.go_backwards \
+            or not bl.go_backwards or _rnn_attrs(fl) != _rnn_attrs(bl):
+        raise ValueError(f"ONNX export: {where} with return_state or unlike forward and backward layers "
+                         "has no converter")
+    y, y_h = _rnn_op(b, [fl, bl], x, "bidirectional")
+    if layer.return_sequences:  # (T, 2, N, U) -> (N, T, 2, U)
+        both = b.op("Transpose", [y], perm=[2, 0, 1, 3])
+        axis = 2
+    else:  # (2, N, U) -> (N, 2, U)
+        both = b.op("Transpose", [y_h], perm=[1, 0, 2])
+        axis = 1
+    mode = layer.merge_mode
+    if mode == "concat":
+        shape = [0, 0, -1] if layer.return_sequences else [0, -1]
+        return b.op("Reshape", [both, b.ints(shape)])
+    if mode in ("sum", "ave"):
+        if mode == "sum":
+            return b.op("ReduceSum", [both, b.ints([axis])], keepdims=0)
+        return b.op("ReduceMean", [both], axes=[axis], keepdims=0)  # opset 17: axes as an attribute
+    if mode == "mul":
+        halves = [b.name("half"), b.name("half")]
+        b.nodes.append(b.helper.make_node("Split", [both, b.ints([1, 1])], halves, name=b.name("Split"), axis=axis))
+        return b.op("Squeeze", [b.op("Mul", halves), b.ints([axis])])
+    raise ValueError(f"ONNX export: {where} with merge_mode={mode!r} has no converter")
+
+
 _CONVERTERS = {
     "Dense": _dense, "Conv1D": _conv, "Conv2D": _conv, "Conv3D": _conv,
     "DepthwiseConv1D": _depthwise, "DepthwiseConv2D": _depthwise,
@@ -368,6 +465,7 @@ _CONVERTERS = {
     "ZeroPadding1D": _zero_padding, "ZeroPadding2D": _zero_padding,
     "Cropping1D": _cropping, "Cropping2D": _cropping,
     "UpSampling2D": _upsampling, "Embedding": _embedding,
+    "SimpleRNN": _recurrent, "LSTM": _recurrent, "GRU": _recurrent, "Bidirectional": _bidirectional,
 }
 _MERGES = {"Add": _merge("Add"), "Multiply": _merge("Mul"), "Maximum": _merge("Max"),
            "Minimum": _merge("Min"), "Average": _average, "Subtract": _subtract,
@@ -409,6 +507,14 @@ def _convert_graph(b, model, inputs):
     return [values[id(t)] for t in graph.outputs]
 
 
+def _all_layers(model):
+    from .models.model import Model
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, Model) and layer._graph is not None:
+            yield from _all_layers(layer)
+
+
 def to_onnx(model, filepath, opset_version=DEFAULT_OPSET):
     """Writes ``model`` as an ONNX file (atomically) and returns the ONNX
     ModelProto. Inputs keep the model's layout (NHWC images) with a free
@@ -429,6 +535,11 @@ def to_onnx(model, filepath, opset_version=DEFAULT_OPSET):
             helper.np_dtype_to_tensor_dtype(np.dtype(t.dtype))
         return helper.make_tensor_value_info(name, dtype, dims)
 
+    kinds = {type(layer).__name__: layer for layer in _all_layers(model)}
+    masking = [l for l in kinds.values() if type(l).__name__ == "Masking" or getattr(l, "mask_zero", False)]
+    if masking and any(k in kinds for k in ("SimpleRNN", "LSTM", "GRU", "Bidirectional")):
+        raise ValueError(f"ONNX export: layer '{masking[0].name}' makes a mask for the recurrent layers; "
+                         "masks have no ONNX converter in ember")
     in_names = [t.name or f"input_{i}" for i, t in enumerate(graph.inputs)]
     outs = _convert_graph(b, model, in_names)
     out_names, seen = [], set(in_names)
