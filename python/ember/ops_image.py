@@ -75,11 +75,12 @@ def aspect_crop(h, w, target_h, target_w):
 
 
 def aspect_pad(h, w, target_h, target_w):
-    """(top, bottom, left, right) padding that gives an (h, w) image the
-    target's aspect ratio, centred."""
+    """(top, bottom, left, right) padding that gives an (h, w) image
+    (about) the target's aspect ratio: the same on both sides, as Keras pads
+    (an odd difference loses its last row)."""
     ph = max(int(w * target_h / target_w), h)
     pw = max(int(h * target_w / target_h), w)
-    return (ph - h) // 2, ph - h - (ph - h) // 2, (pw - w) // 2, pw - w - (pw - w) // 2
+    return (ph - h) // 2, (ph - h) // 2, (pw - w) // 2, (pw - w) // 2
 
 
 def _size_arg(size):
