@@ -673,8 +673,13 @@ class Model(Layer):
                 return self._evaluate_batches(vstream.batches(self), cblist=cblist)
             return None if vx is None else self._evaluate_arrays(vx, vy, batch_size, sample_weight=vsw,
                                                                  cblist=cblist)
-        return self._fit_loop(epoch_batches, steps, epochs, initial_epoch, verbose, callbacks, batch_size,
-                              validate)
+        try:
+            return self._fit_loop(epoch_batches, steps, epochs, initial_epoch, verbose, callbacks, batch_size,
+                                  validate)
+        finally:  # worker processes kept across epochs stop here
+            for s in (stream, vstream):
+                if s is not None:
+                    s.close()
 
     def _fit_loop(self, epoch_batches, steps, epochs, initial_epoch, verbose, callbacks, batch_size, validate):
         """fit's epochs: callbacks around train_step on each batch that
@@ -807,7 +812,10 @@ class Model(Layer):
         cblist = callbacks_module.CallbackList(list(callbacks or []), self, {
             "steps": steps, "verbose": verbose, "batch_size": batch_size})
         if stream is not None:
-            result = self._evaluate_batches(batches, bar, steps, cblist)
+            try:
+                result = self._evaluate_batches(batches, bar, steps, cblist)
+            finally:
+                stream.close()
         else:
             result = self._evaluate_arrays(x, y, batch_size, bar, sw, cblist)
         if return_dict:
@@ -828,6 +836,8 @@ class Model(Layer):
             "steps": stream.steps if stream is not None else -(-n // batch_size), "verbose": verbose,
             "batch_size": batch_size})
         cblist.on_predict_begin()
+        if stream is not None:  # its worker processes stop when predict ends
+            inputs = _closing(inputs, stream)
         for step, bx in enumerate(inputs):
             cblist.on_predict_batch_begin(step)
             out = self.predict_step(self._device_batch(bx))
@@ -1086,3 +1096,11 @@ def _refs(node):
     walk(node["args"])
     walk(node["kwargs"])
     return out
+
+
+def _closing(batches, stream):
+    """``batches``, then ``stream.close()`` however the iteration ends."""
+    try:
+        yield from batches
+    finally:
+        stream.close()
