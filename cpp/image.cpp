@@ -77,6 +77,15 @@ int64_t naive_fix(int64_t i, int64_t size, FillMode mode) {
     return -1;
 }
 
+// The source point of output pixel (ox, oy); false where it is not finite
+// (or absurdly far): the pixel is then fill_value.
+bool naive_point(const float* t, int64_t ox, int64_t oy, float* sx, float* sy) {
+    const float k = t[6] * ox + t[7] * oy + 1.0f;
+    *sx = (t[0] * ox + t[1] * oy + t[2]) / k;
+    *sy = (t[3] * ox + t[4] * oy + t[5]) / k;
+    return fabsf(*sx) < 1e15f && fabsf(*sy) < 1e15f;
+}
+
 }  // namespace
 
 // The value (or, for the backward, the adjoint) of one output pixel of one
@@ -87,12 +96,9 @@ void affine_transform_forward_naive(float* y, const float* x, const float* trans
         for (int64_t oy = 0; oy < s.OH; ++oy)
             for (int64_t ox = 0; ox < s.OW; ++ox)
                 for (int64_t c = 0; c < s.C; ++c) {
-                    const float* t = transforms + (s.TN == 1 ? 0 : n * 8);
-                    const float k = t[6] * ox + t[7] * oy + 1.0f;
-                    const float sx = (t[0] * ox + t[1] * oy + t[2]) / k;
-                    const float sy = (t[3] * ox + t[4] * oy + t[5]) / k;
+                    float sx, sy;
                     float acc = 0.0f;
-                    if (!(fabsf(sx) < 1e15f && fabsf(sy) < 1e15f)) {
+                    if (!naive_point(transforms + (s.TN == 1 ? 0 : n * 8), ox, oy, &sx, &sy)) {
                         acc = s.fill_value;
                     } else if (!s.bilinear) {
                         const int64_t py = naive_fix((int64_t)roundf(sy), s.H, s.fill);
@@ -121,11 +127,8 @@ void affine_transform_backward_naive(float* dx, const float* dy, const float* tr
     for (int64_t n = 0; n < s.N; ++n)
         for (int64_t oy = 0; oy < s.OH; ++oy)
             for (int64_t ox = 0; ox < s.OW; ++ox) {
-                const float* t = transforms + (s.TN == 1 ? 0 : n * 8);
-                const float k = t[6] * ox + t[7] * oy + 1.0f;
-                const float sx = (t[0] * ox + t[1] * oy + t[2]) / k;
-                const float sy = (t[3] * ox + t[4] * oy + t[5]) / k;
-                if (!(fabsf(sx) < 1e15f && fabsf(sy) < 1e15f)) continue;
+                float sx, sy;
+                if (!naive_point(transforms + (s.TN == 1 ? 0 : n * 8), ox, oy, &sx, &sy)) continue;
                 const float fy = floorf(sy), fx = floorf(sx);
                 for (int a = 0; a < 2; ++a)
                     for (int b = 0; b < 2; ++b) {

@@ -38,6 +38,11 @@ def _seed(seed):
     return None if seed is None else int(seed)
 
 
+def _float_tensor(inputs):
+    x = convert_to_tensor(inputs)
+    return x if x.dtype == "float32" else ops.cast(x, "float32")
+
+
 def _range(factor, name, lo, hi, clip_lower=None):
     """(lower, upper) from a number f (-|f|, |f|) or a pair (sorted), each
     within [lo, hi], as Keras's image layers read their factors."""
@@ -76,9 +81,7 @@ class _ImageLayer(Layer):
         return tuple(input_shape)
 
     def call(self, inputs, training=False):
-        x = convert_to_tensor(inputs)
-        if x.dtype != "float32":
-            x = ops.cast(x, "float32")
+        x = _float_tensor(inputs)
         self._check_rank(x.shape)
         single = x.ndim == 3
         if single:
@@ -284,9 +287,7 @@ class Rescaling(Layer):
         return tuple(input_shape)
 
     def call(self, inputs, training=False):
-        x = convert_to_tensor(inputs)
-        if x.dtype != "float32":
-            x = ops.cast(x, "float32")
+        x = _float_tensor(inputs)
         scale = np.asarray(self.scale, np.float32)
         offset = np.asarray(self.offset, np.float32)
         return ops.add(ops.multiply(x, convert_to_tensor(scale)), convert_to_tensor(offset))
