@@ -223,6 +223,7 @@ class StreamAdapter:
         self._first = None  # (index, signature) of the first batch seen
         self._iterator = None
         self._pool = None  # worker processes kept across epochs
+        self._current = None  # the feeder of the epoch being read
         if self.source == "PyDataset":
             try:
                 count = data.num_batches if hasattr(data, "num_batches") else data.__len__()
@@ -268,6 +269,7 @@ class StreamAdapter:
             feeder = _ThreadFeeder(self.data, indices, self._workers, self._queue)
         else:
             feeder = _inline(self.data, indices)
+        self._current = feeder
         try:
             with feeder:
                 yield from feeder
@@ -301,9 +303,15 @@ class StreamAdapter:
         predict call it when they end; it also runs when the adapter is
         collected)."""
         pool, self._pool = self._pool, None
+        current, self._current = self._current, None
         if pool is not None:
             self._finalizer.detach()
             pool.close()
+        # An epoch interrupted outside the feeder (an error or Ctrl-C in a
+        # training step leaves its generator suspended): stop its workers now
+        # rather than when the generator is collected.
+        if current is not None and current is not pool:
+            current.close()
 
     def _iterable_batches(self):
         it = self._iterator if self._iterator is not None else iter(self.data)
@@ -398,6 +406,9 @@ class _inline:
     def __exit__(self, *exc):
         return False
 
+    def close(self):
+        pass
+
     def __iter__(self):
         for index in self.indices:
             try:
@@ -421,8 +432,12 @@ class _ThreadFeeder(_inline):
         return self
 
     def __exit__(self, *exc):
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.close()
         return False
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
 
     def __iter__(self):
         pending = collections.deque()
@@ -568,6 +583,8 @@ class _ProcessFeeder(_inline):
         return False
 
     def close(self):
+        if not hasattr(self, "tasks"):  # never started
+            return
         for p in self.procs:
             if p.is_alive():
                 try:
