@@ -836,14 +836,16 @@ class Model(Layer):
             "steps": stream.steps if stream is not None else -(-n // batch_size), "verbose": verbose,
             "batch_size": batch_size})
         cblist.on_predict_begin()
-        if stream is not None:  # its worker processes stop when predict ends
-            inputs = _closing(inputs, stream)
-        for step, bx in enumerate(inputs):
-            cblist.on_predict_batch_begin(step)
-            out = self.predict_step(self._device_batch(bx))
-            chunks.append(map_structure(lambda t: np.asarray(t.value if isinstance(t, Tensor) else t,
-                                                             dtype=np.float32), out))
-            cblist.on_predict_batch_end(step, {"outputs": chunks[-1]})
+        try:
+            for step, bx in enumerate(inputs):
+                cblist.on_predict_batch_begin(step)
+                out = self.predict_step(self._device_batch(bx))
+                chunks.append(map_structure(lambda t: np.asarray(t.value if isinstance(t, Tensor) else t,
+                                                                 dtype=np.float32), out))
+                cblist.on_predict_batch_end(step, {"outputs": chunks[-1]})
+        finally:  # its worker processes stop when predict ends, however it ends
+            if stream is not None:
+                stream.close()
         cblist.on_predict_end()
         if not chunks:
             return np.zeros((0,), np.float32)
@@ -1097,10 +1099,3 @@ def _refs(node):
     walk(node["kwargs"])
     return out
 
-
-def _closing(batches, stream):
-    """``batches``, then ``stream.close()`` however the iteration ends."""
-    try:
-        yield from batches
-    finally:
-        stream.close()
