@@ -10,14 +10,12 @@ namespace ember {
 void affine_transform_forward(float* y, const float* x, const float* transforms, const AffineShape& s) {
 #pragma omp parallel for schedule(static)
     for (int64_t n = 0; n < s.N; ++n) {
-        const float* t = transforms + (s.TN == 1 ? 0 : n * 8);
         const float* xn = x + n * s.H * s.W * s.C;
         for (int64_t oy = 0; oy < s.OH; ++oy)
             for (int64_t ox = 0; ox < s.OW; ++ox) {
-                float sx, sy, w[4];
+                float w[4];
                 int64_t pix[4];
-                source_point(t, ox, oy, &sx, &sy);
-                const int taps = sample_taps(sx, sy, s, pix, w);
+                const int taps = output_taps(transforms, n, ox, oy, s, pix, w);
                 float* out = y + ((n * s.OH + oy) * s.OW + ox) * s.C;
                 for (int64_t c = 0; c < s.C; ++c) {
                     float acc = 0.0f;
@@ -33,14 +31,12 @@ void affine_transform_backward(float* dx, const float* dy, const float* transfor
     std::memset(dx, 0, sizeof(float) * (size_t)(s.N * s.H * s.W * s.C));
 #pragma omp parallel for schedule(static)
     for (int64_t n = 0; n < s.N; ++n) {
-        const float* t = transforms + (s.TN == 1 ? 0 : n * 8);
         float* dxn = dx + n * s.H * s.W * s.C;
         for (int64_t oy = 0; oy < s.OH; ++oy)
             for (int64_t ox = 0; ox < s.OW; ++ox) {
-                float sx, sy, w[4];
+                float w[4];
                 int64_t pix[4];
-                source_point(t, ox, oy, &sx, &sy);
-                const int taps = sample_taps(sx, sy, s, pix, w);
+                const int taps = output_taps(transforms, n, ox, oy, s, pix, w);
                 const float* g = dy + ((n * s.OH + oy) * s.OW + ox) * s.C;
                 for (int k = 0; k < taps; ++k) {
                     if (pix[k] < 0) continue;

@@ -111,4 +111,12 @@ EMBER_IMG_HD int sample_taps(float sx, float sy, const AffineShape& s, int64_t* 
     return n;
 }
 
+// The taps of output pixel (ox, oy) of image n.
+EMBER_IMG_HD int output_taps(const float* transforms, int64_t n, int64_t ox, int64_t oy, const AffineShape& s,
+                             int64_t* pix, float* w) {
+    float sx, sy;
+    source_point(transforms + (s.TN == 1 ? 0 : n * 8), ox, oy, &sx, &sy);
+    return sample_taps(sx, sy, s, pix, w);
+}
+
 }  // namespace ember

@@ -16,12 +16,10 @@ __global__ void affine_forward_kernel(float* y, const float* x, const float* tra
     EMBER_GRID_LOOP(idx, s.N * s.OH * s.OW * s.C) {
         const int64_t c = idx % s.C, ox = (idx / s.C) % s.OW;
         const int64_t oy = (idx / (s.C * s.OW)) % s.OH, n = idx / (s.C * s.OW * s.OH);
-        const float* t = transforms + (s.TN == 1 ? 0 : n * 8);
         const float* xn = x + n * s.H * s.W * s.C;
-        float sx, sy, w[4];
+        float w[4];
         int64_t pix[4];
-        source_point(t, ox, oy, &sx, &sy);
-        const int taps = sample_taps(sx, sy, s, pix, w);
+        const int taps = output_taps(transforms, n, ox, oy, s, pix, w);
         float acc = 0.0f;
         for (int k = 0; k < taps; ++k) acc += w[k] * (pix[k] >= 0 ? xn[pix[k] * s.C + c] : s.fill_value);
         y[idx] = acc;
@@ -32,14 +30,12 @@ __global__ void affine_forward_kernel(float* y, const float* x, const float* tra
 __global__ void affine_backward_kernel(float* dx, const float* dy, const float* transforms, AffineShape s) {
     EMBER_GRID_LOOP(idx, s.N * s.C) {
         const int64_t n = idx / s.C, c = idx % s.C;
-        const float* t = transforms + (s.TN == 1 ? 0 : n * 8);
         float* dxn = dx + n * s.H * s.W * s.C;
         for (int64_t oy = 0; oy < s.OH; ++oy)
             for (int64_t ox = 0; ox < s.OW; ++ox) {
-                float sx, sy, w[4];
+                float w[4];
                 int64_t pix[4];
-                source_point(t, ox, oy, &sx, &sy);
-                const int taps = sample_taps(sx, sy, s, pix, w);
+                const int taps = output_taps(transforms, n, ox, oy, s, pix, w);
                 const float g = dy[((n * s.OH + oy) * s.OW + ox) * s.C + c];
                 for (int k = 0; k < taps; ++k)
                     if (pix[k] >= 0) dxn[pix[k] * s.C + c] += w[k] * g;
