@@ -59,8 +59,10 @@ class PyDataset:
             (for CPU-bound Python preprocessing) instead of threads. Each
             process writes its batch's arrays into a shared-memory block that
             the trainer reads; only a small description of the batch goes
-            through a pipe. Processes are forked at each epoch's start, so
-            they see the dataset as ``on_epoch_begin`` left it.
+            through a pipe. A dataset that defines ``on_epoch_begin`` or
+            ``on_epoch_end`` gets processes forked at each epoch's start, so
+            they see the dataset as the hooks left it; one without them
+            keeps its processes for every epoch of a fit.
             ``__getitem__`` must not use ember's kernels there (OpenMP does
             not survive ``fork``); NumPy, file reading and decoding are fine.
         max_queue_size: at most this many batches are prepared ahead (which
