@@ -826,6 +826,7 @@ PYBIND11_MODULE(_core, m) {
     register_tensor_ops(m);
     register_conv_ops(m);
     register_rnn_ops(m);
+    register_image_ops(m);
 
 #ifdef EMBER_CUDA
     m.attr("cuda_built") = true;

@@ -319,6 +319,8 @@ void register_tensor_ops(py::module_& m);
 void register_conv_ops(py::module_& m);
 // The recurrent layers' bindings (bindings_rnn.cpp).
 void register_rnn_ops(py::module_& m);
+// The image transforms' bindings (bindings_image.cpp).
+void register_image_ops(py::module_& m);
 
 }  // namespace bind
 }  // namespace ember

@@ -498,3 +498,52 @@ def test_same_weights_as_keras_from_a_pydataset():
     e2.set_weights(e.get_weights())
     e2.compile(ember.optimizers.SGD(0.05), "mse")
     np.testing.assert_array_equal(e2.predict(batches(keras.utils.PyDataset)(), verbose=0), e.predict(x, verbose=0))
+
+
+class _PidRows(PyDataset):
+    """Batches of arrays with no epoch hooks; each __getitem__ records the
+    process that made it in a file (one line per batch)."""
+
+    def __init__(self, x, y, log, batch_size=16, **kwargs):
+        super().__init__(**kwargs)
+        self.x, self.y, self.log, self.bs = x, y, str(log), batch_size
+
+    def __len__(self):
+        return -(-len(self.x) // self.bs)
+
+    def __getitem__(self, i):
+        with open(self.log, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        s = slice(i * self.bs, (i + 1) * self.bs)
+        return self.x[s], self.y[s]
+
+
+class _PidRowsWithHook(_PidRows):
+    def on_epoch_end(self):
+        pass
+
+
+@pytest.mark.parametrize("cls,persistent", [(_PidRows, True), (_PidRowsWithHook, False)])
+def test_worker_processes_live_across_epochs_unless_the_dataset_has_epoch_hooks(tmp_path, cls, persistent):
+    x, y = _data(96)
+    log = tmp_path / "pids.txt"
+    ds = cls(x, y, log, workers=2, use_multiprocessing=True, max_queue_size=3)
+    m = _model()
+    m.fit(ds, epochs=3, verbose=0, validation_data=cls(x, y, tmp_path / "val.txt", workers=2,
+                                                         use_multiprocessing=True))
+    pids = set(log.read_text().split())
+    assert str(os.getpid()) not in pids
+    if persistent:
+        assert len(pids) <= 2  # the same two processes served all three epochs
+    else:
+        assert len(pids) >= 3  # forked anew for each epoch
+    # the same weights as the same batches read in the calling thread
+    ref = _model()
+    ref.fit(cls(x, y, tmp_path / "ref.txt", workers=0), epochs=3, verbose=0,
+            validation_data=cls(x, y, tmp_path / "val2.txt", workers=0))
+    assert _same_weights(m, ref)
+    # nothing left running or allocated after fit, evaluate and predict
+    assert _children() == [] and _our_shm() == []
+    m.evaluate(ds, verbose=0)
+    assert m.predict(ds, verbose=0).shape == (96, 2)
+    assert _children() == [] and _our_shm() == []

@@ -20,6 +20,7 @@
 #include "../depthwise.h"
 #include "../dropout.h"
 #include "../gemm.h"
+#include "../image.h"
 #include "../loss.h"
 #include "../optim.h"
 #include "../pool.h"
@@ -140,6 +141,9 @@ EMBER_AS_ON_CPU(take);
 EMBER_AS_ON_CPU(take_backward);
 EMBER_AS_ON_CPU(batch_matmul);
 EMBER_AS_ON_CPU(fill);
+// Image transforms (image.h, cuda/image.cu).
+EMBER_AS_ON_CPU(affine_transform_forward);
+EMBER_AS_ON_CPU(affine_transform_backward);
 #undef EMBER_AS_ON_CPU
 
 }  // namespace cuda

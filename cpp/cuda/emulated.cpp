@@ -5,3 +5,4 @@
 #include "tensor_ops.cu"
 #include "depthwise.cu"
 #include "rnn.cu"
+#include "image.cu"

@@ -28,6 +28,7 @@ import threading
 import traceback
 import types
 import warnings
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -58,8 +59,10 @@ class PyDataset:
             (for CPU-bound Python preprocessing) instead of threads. Each
             process writes its batch's arrays into a shared-memory block that
             the trainer reads; only a small description of the batch goes
-            through a pipe. Processes are forked at each epoch's start, so
-            they see the dataset as ``on_epoch_begin`` left it.
+            through a pipe. A dataset that defines ``on_epoch_begin`` or
+            ``on_epoch_end`` gets processes forked at each epoch's start, so
+            they see the dataset as the hooks left it; one without them
+            keeps its processes for every epoch of a fit.
             ``__getitem__`` must not use ember's kernels there (OpenMP does
             not survive ``fork``); NumPy, file reading and decoding are fine.
         max_queue_size: at most this many batches are prepared ahead (which
@@ -221,6 +224,8 @@ class StreamAdapter:
         self._epochs = 0
         self._first = None  # (index, signature) of the first batch seen
         self._iterator = None
+        self._pool = None  # worker processes kept across epochs
+        self._current = None  # the feeder of the epoch being read
         if self.source == "PyDataset":
             try:
                 count = data.num_batches if hasattr(data, "num_batches") else data.__len__()
@@ -261,11 +266,12 @@ class StreamAdapter:
         self.data.on_epoch_begin()
         indices = self._indices()
         if self._use_mp and self._workers >= 1:
-            feeder = _ProcessFeeder(self.data, indices, self._workers, self._queue)
+            feeder = self._process_feeder(indices)
         elif self._workers > 1:
             feeder = _ThreadFeeder(self.data, indices, self._workers, self._queue)
         else:
             feeder = _inline(self.data, indices)
+        self._current = feeder
         try:
             with feeder:
                 yield from feeder
@@ -273,6 +279,41 @@ class StreamAdapter:
             self.data.on_epoch_end()
             raise
         self.data.on_epoch_end()
+
+    def _process_feeder(self, indices):
+        """The epoch's worker processes. A dataset without its own epoch
+        hooks keeps its processes (and shared-memory blocks) from epoch to
+        epoch until ``close``, which saves forking them each epoch; one whose
+        ``on_epoch_begin``/``on_epoch_end`` may change it gets processes
+        forked anew for each epoch, so that they see the change."""
+        if self._pool is not None:
+            if self._pool.alive():
+                self._pool.indices = indices
+                return self._pool
+            self.close()
+        feeder = _ProcessFeeder(self.data, indices, self._workers, self._queue)
+        data_type = type(self.data)
+        if (isinstance(self.data, PyDataset) and data_type.on_epoch_begin is PyDataset.on_epoch_begin
+                and data_type.on_epoch_end is PyDataset.on_epoch_end):
+            feeder.persistent = True
+            self._pool = feeder
+            self._finalizer = weakref.finalize(self, feeder.close)
+        return feeder
+
+    def close(self):
+        """Stops worker processes kept across epochs (fit, evaluate and
+        predict call it when they end; it also runs when the adapter is
+        collected)."""
+        pool, self._pool = self._pool, None
+        current, self._current = self._current, None
+        if pool is not None:
+            self._finalizer.detach()
+            pool.close()
+        # An epoch interrupted outside the feeder (an error or Ctrl-C in a
+        # training step leaves its generator suspended): stop its workers now
+        # rather than when the generator is collected.
+        if current is not None and current is not pool:
+            current.close()
 
     def _iterable_batches(self):
         it = self._iterator if self._iterator is not None else iter(self.data)
@@ -367,6 +408,9 @@ class _inline:
     def __exit__(self, *exc):
         return False
 
+    def close(self):
+        pass
+
     def __iter__(self):
         for index in self.indices:
             try:
@@ -390,8 +434,12 @@ class _ThreadFeeder(_inline):
         return self
 
     def __exit__(self, *exc):
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.close()
         return False
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
 
     def __iter__(self):
         pending = collections.deque()
@@ -502,8 +550,16 @@ class _ProcessFeeder(_inline):
         self.procs, self.blocks = [], [None] * queue_size
         self._tag = f"ember_{os.getpid()}_{secrets.token_hex(4)}"
         self._made = 0
+        self.persistent = False  # kept running after an epoch that ends normally
+        self._finished = False
+
+    def alive(self):
+        return bool(self.procs) and all(p.is_alive() for p in self.procs)
 
     def __enter__(self):
+        self._finished = False
+        if self.procs:  # kept from the last epoch
+            return self
         from multiprocessing import resource_tracker
         # The tracker must exist before the fork so that the workers share it
         # (their attachments then do not look like leaks when they exit).
@@ -517,11 +573,20 @@ class _ProcessFeeder(_inline):
                 p.start()
                 self.procs.append(p)
         except BaseException:
-            self.__exit__()
+            self.close()
             raise
         return self
 
     def __exit__(self, *exc):
+        # After a whole epoch no task is in flight: the processes can serve
+        # the next one. An error, or an epoch left early, stops them.
+        if not (self.persistent and self._finished and exc[:1] in ((), (None,))):
+            self.close()
+        return False
+
+    def close(self):
+        if not hasattr(self, "tasks"):  # never started
+            return
         for p in self.procs:
             if p.is_alive():
                 try:
@@ -545,7 +610,7 @@ class _ProcessFeeder(_inline):
                 block.close()
                 block.unlink()
                 self.blocks[i] = None
-        return False
+        self.procs = []
 
     def _grow(self, slot, nbytes):
         from multiprocessing import shared_memory
@@ -614,6 +679,8 @@ class _ProcessFeeder(_inline):
             for nxt in itertools.islice(todo, 1):
                 order.append(nxt)
                 self._submit(nxt, slot)
+            if not order:
+                self._finished = True
             yield index, batch
 
 

@@ -18,6 +18,8 @@ from .rnn import GRU, LSTM, Bidirectional, SimpleRNN
 from .activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .regularization import (ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise,
                              SpatialDropout1D, SpatialDropout2D)
+from .preprocessing import (CenterCrop, RandomContrast, RandomFlip, RandomRotation, RandomTranslation,
+                            RandomZoom, Rescaling, Resizing)
 from .reshaping import (Cropping1D, Cropping2D, Masking, Permute, RepeatVector, TimeDistributed,
                         UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D)
 
@@ -34,7 +36,8 @@ __all__ = ["Input", "InputLayer", "Layer", "Variable", "Dense", "Conv2D", "MaxPo
            "SeparableConv2D", "SeparableConvolution2D", "Embedding", "MaxPooling1D", "MaxPool1D",
            "AveragePooling1D", "AvgPool1D", "GlobalMaxPooling1D", "GlobalMaxPool1D",
            "GlobalAveragePooling1D", "GlobalAvgPool1D", "GlobalMaxPooling2D", "GlobalMaxPool2D",
-           "SimpleRNN", "LSTM", "GRU", "Bidirectional"]
+           "SimpleRNN", "LSTM", "GRU", "Bidirectional", "RandomFlip", "RandomRotation", "RandomZoom",
+           "RandomTranslation", "RandomContrast", "Rescaling", "Resizing", "CenterCrop"]
 
 # Every Layer class exported here, under its own name (the name a saved
 # config records); aliases such as MaxPool2D map to the same class.

@@ -673,8 +673,13 @@ class Model(Layer):
                 return self._evaluate_batches(vstream.batches(self), cblist=cblist)
             return None if vx is None else self._evaluate_arrays(vx, vy, batch_size, sample_weight=vsw,
                                                                  cblist=cblist)
-        return self._fit_loop(epoch_batches, steps, epochs, initial_epoch, verbose, callbacks, batch_size,
-                              validate)
+        try:
+            return self._fit_loop(epoch_batches, steps, epochs, initial_epoch, verbose, callbacks, batch_size,
+                                  validate)
+        finally:  # worker processes kept across epochs stop here
+            for s in (stream, vstream):
+                if s is not None:
+                    s.close()
 
     def _fit_loop(self, epoch_batches, steps, epochs, initial_epoch, verbose, callbacks, batch_size, validate):
         """fit's epochs: callbacks around train_step on each batch that
@@ -807,7 +812,10 @@ class Model(Layer):
         cblist = callbacks_module.CallbackList(list(callbacks or []), self, {
             "steps": steps, "verbose": verbose, "batch_size": batch_size})
         if stream is not None:
-            result = self._evaluate_batches(batches, bar, steps, cblist)
+            try:
+                result = self._evaluate_batches(batches, bar, steps, cblist)
+            finally:
+                stream.close()
         else:
             result = self._evaluate_arrays(x, y, batch_size, bar, sw, cblist)
         if return_dict:
@@ -828,12 +836,16 @@ class Model(Layer):
             "steps": stream.steps if stream is not None else -(-n // batch_size), "verbose": verbose,
             "batch_size": batch_size})
         cblist.on_predict_begin()
-        for step, bx in enumerate(inputs):
-            cblist.on_predict_batch_begin(step)
-            out = self.predict_step(self._device_batch(bx))
-            chunks.append(map_structure(lambda t: np.asarray(t.value if isinstance(t, Tensor) else t,
-                                                             dtype=np.float32), out))
-            cblist.on_predict_batch_end(step, {"outputs": chunks[-1]})
+        try:
+            for step, bx in enumerate(inputs):
+                cblist.on_predict_batch_begin(step)
+                out = self.predict_step(self._device_batch(bx))
+                chunks.append(map_structure(lambda t: np.asarray(t.value if isinstance(t, Tensor) else t,
+                                                                 dtype=np.float32), out))
+                cblist.on_predict_batch_end(step, {"outputs": chunks[-1]})
+        finally:  # its worker processes stop when predict ends, however it ends
+            if stream is not None:
+                stream.close()
         cblist.on_predict_end()
         if not chunks:
             return np.zeros((0,), np.float32)
@@ -1139,3 +1151,4 @@ def _refs(node):
     walk(node["args"])
     walk(node["kwargs"])
     return out
+
