@@ -13,7 +13,13 @@ import time
 import numpy as np
 import pytest
 
-import ember
+# Signals and fork need an interpreter that no other test has touched (the
+# Keras comparisons elsewhere start JAX's threads, which make fork unsafe and
+# can take SIGINT): test_streaming_isolated.py runs this file in its own.
+if os.environ.get("EMBER_STREAMING_CHILD") != "1":
+    pytest.skip("runs in its own interpreter (tests/test_streaming_isolated.py)", allow_module_level=True)
+
+import ember  # noqa: E402
 from ember import layers
 from ember.utils import PyDataset, Sequence
 
