@@ -456,7 +456,7 @@ def test_training_from_a_memmap_keeps_resident_memory_bounded(tmp_path, mp):
     cap = 48 << 20
     out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, str(path), str(rows), str(cols), "1" if mp else "0"],
                          capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "PYTHONPATH": os.path.join(ROOT, "python")})
+                         env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(ember.__file__))})
     assert out.returncode == 0, out.stderr
     anon, rss, control = map(int, out.stdout.split()[-3:])
     assert control > 0.9 * file_bytes  # the measure is not blind
