@@ -4,7 +4,7 @@ their transposes, DepthwiseConv2D and SeparableConv2D; 2-D pooling (the
 import numpy as np
 
 from .. import activations, ops, ops_conv
-from .base import Layer, as_tuple, check_padding
+from .base import Layer, _positive_int, as_tuple, check_padding
 from .core import _ActivationMixin, _options_config, _set_options, _set_weight_options, _weight_options_config
 
 
@@ -45,12 +45,6 @@ def _make_bias(layer, size):
                             regularizer=layer.bias_regularizer, constraint=layer.bias_constraint)
 
 
-def _check_filters(filters):
-    if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
-        raise ValueError(f"Argument `filters` must be a positive int. Received: {filters!r}")
-    return int(filters)
-
-
 def _check_strides_dilation(strides, dilation_rate):
     if max(strides) > 1 and max(dilation_rate) > 1:
         raise ValueError("`strides` > 1 is not compatible with `dilation_rate` > 1. "
@@ -81,7 +75,7 @@ class Conv2D(_ActivationMixin, Layer):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         _set_weight_options(self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
                             kernel_constraint, bias_constraint)
-        self.filters = _check_filters(filters)
+        self.filters = _positive_int(filters, "filters")
         _check_data_format(data_format)
         _window_args(self, kernel_size, strides, padding, dilation_rate)
         self.activation = activations.get(activation)
@@ -176,12 +170,11 @@ GlobalAvgPool2D = GlobalAveragePooling2D
 
 
 def _check_groups(groups, filters):
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups <= 0:
-        raise ValueError(f"Argument `groups` must be a positive int. Received: {groups!r}")
+    groups = _positive_int(groups, "groups")
     if filters % groups:
         raise ValueError(f"The number of filters must be divisible by `groups`. Received: "
                          f"filters={filters}, groups={groups}")
-    return int(groups)
+    return groups
 
 
 def _channels(layer, input_shape):
@@ -211,7 +204,7 @@ class Conv1D(_ActivationMixin, Layer):
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        self.filters = _check_filters(filters)
+        self.filters = _positive_int(filters, "filters")
         _check_data_format(data_format)
         self.kernel_size = as_tuple(kernel_size, 1, "kernel_size")
         self.strides = as_tuple(strides, 1, "strides")
@@ -295,7 +288,7 @@ class _ConvTranspose(Layer):
                  bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         r = self._rank
-        self.filters = _check_filters(filters)
+        self.filters = _positive_int(filters, "filters")
         _check_data_format(data_format)
         self.kernel_size = as_tuple(kernel_size, r, "kernel_size")
         self.strides = as_tuple(strides, r, "strides")
@@ -366,12 +359,6 @@ class Conv1DTranspose(_ConvTranspose):
         return ops.reshape(y, (n, y.shape[2], self.filters))
 
 
-def _check_depth_multiplier(value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"Argument `depth_multiplier` must be a positive int. Received: {value!r}")
-    return int(value)
-
-
 def _window_args(layer, kernel_size, strides, padding, dilation_rate):
     """Checks and sets a 2-D window's kernel_size, strides, padding and dilation_rate."""
     layer.kernel_size = as_tuple(kernel_size, 2, "kernel_size")
@@ -400,7 +387,7 @@ class DepthwiseConv2D(Layer):
                  depthwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         _check_data_format(data_format)
-        self.depth_multiplier = _check_depth_multiplier(depth_multiplier)
+        self.depth_multiplier = _positive_int(depth_multiplier, "depth_multiplier")
         _window_args(self, kernel_size, strides, padding, dilation_rate)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -448,10 +435,10 @@ class SeparableConv2D(_ActivationMixin, Layer):
                  bias_regularizer=None, activity_regularizer=None, depthwise_constraint=None,
                  pointwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        self.filters = _check_filters(filters)
+        self.filters = _positive_int(filters, "filters")
         _check_data_format(data_format)
         _window_args(self, kernel_size, strides, padding, dilation_rate)
-        self.depth_multiplier = _check_depth_multiplier(depth_multiplier)
+        self.depth_multiplier = _positive_int(depth_multiplier, "depth_multiplier")
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         _set_options(self, depthwise_initializer=depthwise_initializer, pointwise_initializer=pointwise_initializer,

@@ -3,7 +3,7 @@ an op on symbolic tensors becomes."""
 import numpy as np
 
 from .. import activations, constraints, initializers, ops, regularizers, utils
-from .base import Layer, _unique_name
+from .base import Layer, _positive_int, _unique_name
 
 
 _WEIGHT_OPTIONS = ("kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
@@ -58,9 +58,7 @@ class Dense(_ActivationMixin, Layer):
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.supports_masking = True
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
-            raise ValueError(f"Argument `units` must be a positive int. Received: {units!r}")
-        self.units = int(units)
+        self.units = _positive_int(units, "units")
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         _set_weight_options(self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,

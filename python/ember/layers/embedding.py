@@ -5,14 +5,8 @@ import numpy as np
 
 from .. import ops
 from ..engine import Tensor
-from .base import Layer
+from .base import Layer, _positive_int
 from .core import _options_config, _set_options
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"Argument `{name}` must be a positive int. Received: {value!r}")
-    return int(value)
 
 
 class Embedding(Layer):

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import ops, ops_image, random
 from ..engine import convert_to_tensor
-from .base import Layer, _shape_str
+from .base import Layer, _positive_int, _shape_str
 
 
 def _data_format(data_format):
@@ -24,12 +24,6 @@ def _data_format(data_format):
 
 def _number(v):
     return not isinstance(v, bool) and isinstance(v, (int, float, np.integer, np.floating))
-
-
-def _positive_int(v, name):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
-        raise ValueError(f"Argument `{name}` must be a positive integer. Received: {name}={v!r}")
-    return int(v)
 
 
 def _seed(seed):

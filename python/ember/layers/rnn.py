@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import activations, ops, rnn_ops, utils
 from ..engine import Tensor
-from .base import Layer, initialize
+from .base import Layer, _positive_int, initialize
 from .core import _options_config, _set_options
 
 _ACTIVATIONS = ("tanh", "relu", "linear", "sigmoid", "hard_sigmoid")
@@ -47,13 +47,11 @@ class _RNN(Layer):
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
                  recurrent_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
-            raise ValueError(f"Argument `units` must be a positive integer. Received: units={units!r}")
         if stateful:
             raise ValueError(f"{type(self).__name__}: `stateful=True` is not supported by ember; "
                              "pass the states with `initial_state` and `return_state=True` instead. "
                              "Received: stateful=True")
-        self.units = int(units)
+        self.units = _positive_int(units, "units")
         self.activation = _activation_name(activation, "activation")
         self.recurrent_activation = _activation_name(recurrent_activation, "recurrent_activation")
         self.use_bias = bool(use_bias)
