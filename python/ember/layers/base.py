@@ -35,6 +35,14 @@ def _positive_int(value, name):
     return int(value)
 
 
+def _fraction(value, name, upper_open=False):
+    bad = isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer))
+    if bad or not (0 <= value < 1 if upper_open else 0 <= value <= 1):
+        expected = "[0, 1)" if upper_open else "[0, 1]"
+        raise ValueError(f"Argument `{name}` must be a float in {expected}. Received: {name}={value!r}")
+    return float(value)
+
+
 def as_tuple(value, n, name):
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = (int(value),) * n

@@ -3,7 +3,7 @@ an op on symbolic tensors becomes."""
 import numpy as np
 
 from .. import activations, constraints, initializers, ops, regularizers, utils
-from .base import Layer, _positive_int, _unique_name
+from .base import Layer, _fraction, _positive_int, _unique_name
 
 
 _WEIGHT_OPTIONS = ("kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
@@ -149,11 +149,9 @@ class Dropout(Layer):
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ValueError(f"Argument `rate` must be in [0, 1). Received: {rate!r}")
+        self.rate = _fraction(rate, "rate", upper_open=True)
         if noise_shape is not None:
             raise ValueError("Dropout's `noise_shape` is not supported; leave it None.")
-        self.rate = float(rate)
         self.seed = seed
         self._calls = 0
 

@@ -8,15 +8,7 @@ import math
 import numpy as np
 
 from .. import ops, random, regularizers
-from .base import Layer, _shape_str
-
-
-def _fraction(value, name, upper_open=False):
-    bad = isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer))
-    if bad or not (0 <= value < 1 if upper_open else 0 <= value <= 1):
-        expected = "[0, 1)" if upper_open else "[0, 1]"
-        raise ValueError(f"Argument `{name}` must be a float in {expected}. Received: {name}={value!r}")
-    return float(value)
+from .base import Layer, _fraction, _shape_str
 
 
 class _Noise(Layer):

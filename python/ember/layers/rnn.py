@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import activations, ops, rnn_ops, utils
 from ..engine import Tensor
-from .base import Layer, _positive_int, initialize
+from .base import Layer, _fraction, _positive_int, initialize
 from .core import _options_config, _set_options
 
 _ACTIVATIONS = ("tanh", "relu", "linear", "sigmoid", "hard_sigmoid")
@@ -26,12 +26,6 @@ def _activation_name(value, arg):
         return name
     raise ValueError(f"Argument `{arg}` of a recurrent layer must be one of {', '.join(_ACTIVATIONS)}. "
                      f"Received: {arg}={value!r}")
-
-
-def _rate(value, arg):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"Argument `{arg}` must be a float in [0, 1]. Received: {arg}={value!r}")
-    return float(value)
 
 
 class _RNN(Layer):
@@ -60,8 +54,8 @@ class _RNN(Layer):
                      recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
                      kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
                      bias_constraint=bias_constraint)
-        self.dropout = _rate(dropout, "dropout")
-        self.recurrent_dropout = _rate(recurrent_dropout, "recurrent_dropout")
+        self.dropout = _fraction(dropout, "dropout")
+        self.recurrent_dropout = _fraction(recurrent_dropout, "recurrent_dropout")
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
