@@ -55,9 +55,12 @@ def as_tuple(value, n, name):
     return value
 
 
-def check_padding(padding):
-    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
-        raise ValueError(f"Argument `padding` must be 'valid' or 'same'. Received: {padding!r}")
+def check_padding(padding, causal=False):
+    """'valid' or 'same' (or 'causal', for the 1-D convolution), any case."""
+    allowed = ("valid", "same", "causal") if causal else ("valid", "same")
+    if not isinstance(padding, str) or padding.lower() not in allowed:
+        expected = "'valid', 'same' or 'causal'" if causal else "'valid' or 'same'"
+        raise ValueError(f"Argument `padding` must be {expected}. Received: {padding!r}")
     return padding.lower()
 
 

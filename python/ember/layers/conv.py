@@ -51,12 +51,22 @@ def _check_strides_dilation(strides, dilation_rate):
                          f"Received: strides={strides}, dilation_rate={dilation_rate}")
 
 
-def _sequence_padding(padding):
-    if isinstance(padding, str) and padding.lower() == "causal":
-        return "causal"
-    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
-        raise ValueError(f"Argument `padding` must be 'valid', 'same' or 'causal'. Received: {padding!r}")
-    return padding.lower()
+def _window_args(layer, kernel_size, strides, padding, dilation_rate, rank=2, causal=False):
+    """Checks and sets a convolution window's kernel_size, strides, padding
+    and dilation_rate (``rank`` spatial axes)."""
+    layer.kernel_size = as_tuple(kernel_size, rank, "kernel_size")
+    layer.strides = as_tuple(strides, rank, "strides")
+    layer.padding = check_padding(padding, causal)
+    layer.dilation_rate = as_tuple(dilation_rate, rank, "dilation_rate")
+    _check_strides_dilation(layer.strides, layer.dilation_rate)
+
+
+def _pool_args(layer, pool_size, strides, padding, rank):
+    """Checks and sets a pooling window's pool_size, strides (the pool size
+    when None) and padding."""
+    layer.pool_size = as_tuple(pool_size, rank, "pool_size")
+    layer.strides = as_tuple(strides, rank, "strides") if strides is not None else layer.pool_size
+    layer.padding = check_padding(padding)
 
 
 def _check_data_format(data_format):
@@ -111,9 +121,7 @@ class _Pooling2D(Layer):
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
         _check_data_format(data_format)
-        self.pool_size = as_tuple(pool_size, 2, "pool_size")
-        self.strides = as_tuple(strides, 2, "strides") if strides is not None else self.pool_size
-        self.padding = check_padding(padding)
+        _pool_args(self, pool_size, strides, padding, 2)
 
     def build(self, input_shape):
         _check_image(self, input_shape)
@@ -206,11 +214,7 @@ class Conv1D(_ActivationMixin, Layer):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.filters = _positive_int(filters, "filters")
         _check_data_format(data_format)
-        self.kernel_size = as_tuple(kernel_size, 1, "kernel_size")
-        self.strides = as_tuple(strides, 1, "strides")
-        self.padding = _sequence_padding(padding)
-        self.dilation_rate = as_tuple(dilation_rate, 1, "dilation_rate")
-        _check_strides_dilation(self.strides, self.dilation_rate)
+        _window_args(self, kernel_size, strides, padding, dilation_rate, rank=1, causal=True)
         self.groups = _check_groups(groups, self.filters)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -290,12 +294,8 @@ class _ConvTranspose(Layer):
         r = self._rank
         self.filters = _positive_int(filters, "filters")
         _check_data_format(data_format)
-        self.kernel_size = as_tuple(kernel_size, r, "kernel_size")
-        self.strides = as_tuple(strides, r, "strides")
-        self.padding = check_padding(padding)
+        _window_args(self, kernel_size, strides, padding, dilation_rate, rank=r)
         self.output_padding = _output_padding(output_padding, r)
-        self.dilation_rate = as_tuple(dilation_rate, r, "dilation_rate")
-        _check_strides_dilation(self.strides, self.dilation_rate)
         if self.output_padding is not None and any(p >= s for p, s in zip(self.output_padding, self.strides)):
             raise ValueError(f"Each `output_padding` must be smaller than its stride. Received: "
                              f"output_padding={self.output_padding}, strides={self.strides}")
@@ -357,15 +357,6 @@ class Conv1DTranspose(_ConvTranspose):
         axes = [(1, 0, 0)] + self._axes((t,))
         y = self._transpose(x, kernel, axes, (1, self.strides[0]), (1, self.dilation_rate[0]))
         return ops.reshape(y, (n, y.shape[2], self.filters))
-
-
-def _window_args(layer, kernel_size, strides, padding, dilation_rate):
-    """Checks and sets a 2-D window's kernel_size, strides, padding and dilation_rate."""
-    layer.kernel_size = as_tuple(kernel_size, 2, "kernel_size")
-    layer.strides = as_tuple(strides, 2, "strides")
-    layer.padding = check_padding(padding)
-    layer.dilation_rate = as_tuple(dilation_rate, 2, "dilation_rate")
-    _check_strides_dilation(layer.strides, layer.dilation_rate)
 
 
 def _image_output_shape(layer, input_shape, channels):

@@ -2,8 +2,8 @@
 The 1-D poolings run on the 2-D pooling kernels with the steps as a row;
 the global ones are reductions (``ember.ops``)."""
 from .. import ops
-from .base import Layer, as_tuple, check_padding
-from .conv import _check_data_format, _check_fits, _check_rank, _out_size
+from .base import Layer
+from .conv import _check_data_format, _check_fits, _check_rank, _out_size, _pool_args
 
 
 class _Pooling1D(Layer):
@@ -12,9 +12,7 @@ class _Pooling1D(Layer):
     def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
         _check_data_format(data_format)
-        self.pool_size = as_tuple(pool_size, 1, "pool_size")
-        self.strides = as_tuple(strides, 1, "strides") if strides is not None else self.pool_size
-        self.padding = check_padding(padding)
+        _pool_args(self, pool_size, strides, padding, 1)
 
     def build(self, input_shape):
         _check_rank(self, input_shape, 3)
