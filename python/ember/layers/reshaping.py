@@ -2,12 +2,10 @@
 UpSampling2D, ZeroPadding1D/2D, Cropping1D/2D, Permute, and the
 TimeDistributed wrapper. Each is a few ``ember.ops`` calls, so gradients come
 from the engine and every layer runs on the CPU and the GPU alike."""
-import inspect
-
 import numpy as np
 
 from .. import ops
-from .base import Layer, _shape_str
+from .base import Layer, _call_args, _shape_str
 
 
 def _int_arg(value, name, minimum=1):
@@ -302,10 +300,6 @@ class Permute(Layer):
         return {**super().get_config(), "dims": list(self.dims)}
 
 
-def _takes(layer, name):
-    return name in inspect.signature(layer.call).parameters
-
-
 class TimeDistributed(Layer):
     """Applies ``layer`` to every step of a (batch, time, ...) input: the
     batch and time axes are merged, the layer is called once on the
@@ -362,7 +356,7 @@ class TimeDistributed(Layer):
             if len(mshape) < 2 or mshape[:2] != shape[:2]:
                 raise ValueError(f"TimeDistributed '{self.name}' expects a mask of shape (batch, time, ...) "
                                  f"{_shape_str(shape[:2])}. Received: mask of shape {_shape_str(mshape)}")
-            if _takes(self.layer, "mask"):
+            if _call_args(type(self.layer))[1]:  # its call takes `mask`
                 kwargs["mask"] = ops.reshape(mask, (inner[0],) + mshape[2:])
         try:
             y = self.layer(ops.reshape(inputs, inner), **kwargs)
