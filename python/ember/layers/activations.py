@@ -2,8 +2,9 @@
 ELU and Softmax, each written with ``ember.ops``."""
 import numpy as np
 
-from .. import constraints, initializers, ops, regularizers
+from .. import ops
 from .base import Layer, _shape_str
+from .core import _options_config, _set_options
 
 
 def _number(value, name, allow_none=False, minimum=None):
@@ -80,9 +81,8 @@ class PReLU(_Elementwise):
                                  f"Received: shared_axes={shared_axes!r}")
             shared_axes = [int(a) for a in shared]
         self.shared_axes = shared_axes
-        self.alpha_initializer = initializers.get(alpha_initializer)
-        self.alpha_regularizer = regularizers.get(alpha_regularizer)
-        self.alpha_constraint = constraints.get(alpha_constraint)
+        _set_options(self, alpha_initializer=alpha_initializer, alpha_regularizer=alpha_regularizer,
+                     alpha_constraint=alpha_constraint)
 
     def build(self, input_shape):
         shape = list(input_shape[1:])
@@ -102,9 +102,7 @@ class PReLU(_Elementwise):
         return ops.subtract(ops.relu(inputs), ops.multiply(self.alpha, ops.relu(ops.negative(inputs))))
 
     def get_config(self):
-        return {**super().get_config(), "alpha_initializer": initializers.serialize(self.alpha_initializer),
-                "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
-                "alpha_constraint": constraints.serialize(self.alpha_constraint),
+        return {**super().get_config(), **_options_config(self),
                 "shared_axes": self.shared_axes}
 
 

@@ -2,8 +2,9 @@
 any axes of each sample."""
 import numpy as np
 
-from .. import constraints, initializers, ops, regularizers
+from .. import initializers, ops
 from .base import Layer
+from .core import _options_config, _set_options
 
 
 class BatchNormalization(Layer):
@@ -26,10 +27,8 @@ class BatchNormalization(Layer):
         self.center, self.scale = bool(center), bool(scale)
         self.initializers = tuple(initializers.get(i) for i in (gamma_initializer, beta_initializer,
                                                                  moving_mean_initializer, moving_variance_initializer))
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_constraint = constraints.get(gamma_constraint)
-        self.beta_constraint = constraints.get(beta_constraint)
+        _set_options(self, beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+                     beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
 
     def build(self, input_shape):
         if self.axis not in (-1, len(input_shape) - 1):
@@ -72,11 +71,7 @@ class BatchNormalization(Layer):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
                 "gamma_initializer": gi, "beta_initializer": bi,
-                "moving_mean_initializer": mi, "moving_variance_initializer": vi,
-                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-                "beta_constraint": constraints.serialize(self.beta_constraint),
-                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
+                "moving_mean_initializer": mi, "moving_variance_initializer": vi, **_options_config(self)}
 
 
 class LayerNormalization(Layer):
@@ -102,12 +97,9 @@ class LayerNormalization(Layer):
         self.axis = [int(a) for a in axis] if isinstance(axis, (list, tuple)) else int(axis)
         self.epsilon = float(epsilon)
         self.center, self.scale, self.rms_scaling = bool(center), bool(scale), bool(rms_scaling)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        _set_options(self, beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
+                     beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+                     beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         self.gamma = self.beta = None
 
     def _resolve(self, input_shape):
@@ -163,10 +155,4 @@ class LayerNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
-                "scale": self.scale, "rms_scaling": self.rms_scaling,
-                "beta_initializer": initializers.serialize(self.beta_initializer),
-                "gamma_initializer": initializers.serialize(self.gamma_initializer),
-                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-                "beta_constraint": constraints.serialize(self.beta_constraint),
-                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
+                "scale": self.scale, "rms_scaling": self.rms_scaling, **_options_config(self)}
