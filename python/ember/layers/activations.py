@@ -3,7 +3,7 @@ ELU and Softmax, each written with ``ember.ops``."""
 import numpy as np
 
 from .. import ops
-from .base import Layer, _shape_str
+from .base import Layer, _axis_arg, _shape_str
 from .core import _options_config, _set_options
 
 
@@ -127,10 +127,7 @@ class Softmax(_Elementwise):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
-        if not axes or any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in axes):
-            raise TypeError(f"Argument `axis` must be an int or a list of ints. Received: axis={axis!r}")
-        self.axis = [int(a) for a in axis] if isinstance(axis, (list, tuple)) else int(axis)
+        self.axis = _axis_arg(axis)
 
     def call(self, inputs, mask=None):
         if mask is not None:

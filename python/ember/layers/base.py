@@ -43,6 +43,14 @@ def _fraction(value, name, upper_open=False):
     return float(value)
 
 
+def _axis_arg(axis):
+    """An ``axis`` argument: an int, or a list of ints (from a list or tuple)."""
+    axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    if not axes or any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in axes):
+        raise TypeError(f"Argument `axis` must be an int or a list of ints. Received: axis={axis!r}")
+    return [int(a) for a in axes] if isinstance(axis, (list, tuple)) else int(axis)
+
+
 def as_tuple(value, n, name):
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = (int(value),) * n

@@ -1,9 +1,7 @@
 """BatchNormalization over the last (channel) axis; LayerNormalization over
 any axes of each sample."""
-import numpy as np
-
 from .. import initializers, ops
-from .base import Layer
+from .base import Layer, _axis_arg
 from .core import _options_config, _set_options
 
 
@@ -86,15 +84,10 @@ class LayerNormalization(Layer):
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
                  beta_constraint=None, gamma_constraint=None, rms_scaling=False, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(axis, (list, tuple)):
-            axes = list(axis)
-        else:
-            axes = [axis]
-        if not axes or any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in axes):
-            raise TypeError(f"Argument `axis` must be an int or a list of ints. Received: axis={axis!r}")
+        axis = _axis_arg(axis)
         if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon < 0:
             raise ValueError(f"Argument `epsilon` must be a non-negative float. Received: epsilon={epsilon!r}")
-        self.axis = [int(a) for a in axis] if isinstance(axis, (list, tuple)) else int(axis)
+        self.axis = axis
         self.epsilon = float(epsilon)
         self.center, self.scale, self.rms_scaling = bool(center), bool(scale), bool(rms_scaling)
         _set_options(self, beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,

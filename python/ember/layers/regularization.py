@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import ops, random, regularizers
 from .base import Layer, _fraction, _shape_str
+from .reshaping import _data_format
 
 
 class _Noise(Layer):
@@ -69,10 +70,7 @@ class SpatialDropout2D(_SpatialDropout):
 
     def __init__(self, rate, data_format=None, seed=None, **kwargs):
         super().__init__(rate, seed=seed, **kwargs)
-        if data_format not in (None, "channels_last", "channels_first"):
-            raise ValueError("Argument `data_format` must be 'channels_last' or 'channels_first'. "
-                             f"Received: data_format={data_format!r}")
-        self.data_format = data_format or "channels_last"
+        self.data_format = _data_format(data_format)
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format}
