@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import activations, ops, ops_conv
 from .base import Layer, _positive_int, as_tuple, check_padding
-from .core import _ActivationMixin, _options_config, _set_options, _set_weight_options, _weight_options_config
+from .core import _ActivationMixin, _options_config, _set_options, _set_weight_options
 
 
 def _out_size(size, k, stride, dilation, padding):
@@ -112,7 +112,7 @@ class Conv2D(_ActivationMixin, Layer):
                 "kernel_size": list(self.kernel_size), "strides": list(self.strides),
                 "padding": self.padding, "dilation_rate": list(self.dilation_rate),
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                **_weight_options_config(self)}
+                **_options_config(self)}
 
 
 class _Pooling2D(Layer):
@@ -261,7 +261,7 @@ class Conv1D(_ActivationMixin, Layer):
                 "padding": self.padding, "data_format": "channels_last",
                 "dilation_rate": list(self.dilation_rate), "groups": self.groups,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                **_weight_options_config(self)}
+                **_options_config(self)}
 
 
 def _output_padding(value, n):
@@ -339,7 +339,7 @@ class _ConvTranspose(Layer):
                 "output_padding": None if self.output_padding is None else list(self.output_padding),
                 "data_format": "channels_last", "dilation_rate": list(self.dilation_rate),
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                **_weight_options_config(self)}
+                **_options_config(self)}
 
 
 class Conv2DTranspose(_ConvTranspose):

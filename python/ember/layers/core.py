@@ -33,10 +33,6 @@ def _set_weight_options(layer, kernel_initializer, bias_initializer, kernel_regu
                                                       bias_regularizer, kernel_constraint, bias_constraint))))
 
 
-def _weight_options_config(layer):
-    return _options_config(layer)
-
-
 class _ActivationMixin:
     def _activate(self, y):
         """The activation after the kernel; a ReLU already ran inside it."""
@@ -84,7 +80,7 @@ class Dense(_ActivationMixin, Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                **_weight_options_config(self)}
+                **_options_config(self)}
 
 
 class Activation(Layer):
