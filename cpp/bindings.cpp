@@ -103,7 +103,7 @@ py::object dense(py::handle x_, py::handle k_, py::handle b_, bool relu) {
     shape.back() = d.O;
     Out y = output(shape, dev);
     py::gil_scoped_release nogil;
-    EMBER_ON(dev, dense_forward(y.p, x.t.data, k.t.data, b.present ? b.t.data : nullptr, d.N, d.I,
+    EMBER_ON(dev, dense_forward(y.p, x.t.data, k.t.data, data_or_null(b), d.N, d.I,
                                 d.O, relu));
     return y.obj;
 }

@@ -292,15 +292,28 @@ inline bool padding_arg(const std::string& padding) {
     value_error("Argument `padding` must be 'valid' or 'same'. Received: '" + padding + "'");
 }
 
+// An optional tensor argument: absent (present false) when None.
+inline In optional_input(py::handle obj, const char* name) {
+    In in;
+    in.name = name;
+    if (!obj.is_none()) in = input(obj, name);
+    return in;
+}
+
+// A tensor argument's data, or null when it is absent.
+inline const float* data_or_null(const In& a) { return a.present ? a.t.data : nullptr; }
+
+// A present argument must have exactly `shape` (an absent one passes).
+inline void require_shape(const In& a, const std::vector<int64_t>& shape) {
+    if (a.present && a.t.shape != shape)
+        value_error(std::string("Argument `") + a.name + "` must have shape " +
+                    Tensor{nullptr, shape}.shape_str() + ". Received: " + a.t.shape_str());
+}
+
 // An optional bias (C,): absent when None.
 inline In bias_arg(py::handle b_, int64_t C) {
-    In b;
-    if (!b_.is_none()) {
-        b = input(b_, "bias");
-        if (b.t.shape != std::vector<int64_t>{C})
-            value_error("Argument `bias` must have shape (" + std::to_string(C) + ",). Received: " +
-                        b.t.shape_str());
-    }
+    In b = optional_input(b_, "bias");
+    require_shape(b, {C});
     return b;
 }
 

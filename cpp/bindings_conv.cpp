@@ -90,12 +90,6 @@ ConvShape conv_shape(const std::vector<int64_t>& xs, const In& k, py::handle str
     return s;
 }
 
-void check_shape(const In& a, const char* name, const std::vector<int64_t>& shape) {
-    if (a.t.shape != shape)
-        value_error(std::string("Argument `") + name + "` must have the shape " +
-                    Tensor{nullptr, shape}.shape_str() + ". Received: " + a.t.shape_str());
-}
-
 py::object conv2d(py::handle x_, py::handle k_, py::handle b_, py::handle strides,
                   py::handle padding, py::handle dilation, bool relu, bool naive) {
     In x = input(x_, "x"), k = input(k_, "kernel");
@@ -105,7 +99,7 @@ py::object conv2d(py::handle x_, py::handle k_, py::handle b_, py::handle stride
     if (naive) require_cpu(x, "conv2d_naive");
     Out y = output({s.N, s.OH, s.OW, s.F}, dev);
     py::gil_scoped_release nogil;
-    const float* bias = b.present ? b.t.data : nullptr;
+    const float* bias = data_or_null(b);
     if (naive) {
         conv2d_forward_naive(y.p, x.t.data, k.t.data, bias, s);
         if (relu) activation_forward(y.p, y.p, s.N * s.OH * s.OW * s.F, Act::Relu, 0.0f);
@@ -121,13 +115,10 @@ py::tuple conv2d_backward_py(py::handle dy_, py::handle x_, py::handle k_, py::h
     In dy = input(dy_, "dy"), x = input(x_, "x"), k = input(k_, "kernel");
     ConvShape s = conv_shape(x.t.shape, k, strides, padding, dilation);
     const std::vector<int64_t> yshape{s.N, s.OH, s.OW, s.F};
-    check_shape(dy, "dy", yshape);
-    In relu_y;
-    if (!relu_y_.is_none()) {
-        relu_y = input(relu_y_, "relu_output");
-        check_shape(relu_y, "relu_output", yshape);
-        if (naive) value_error("The naive reference takes no `relu_output`.");
-    }
+    require_shape(dy, yshape);
+    In relu_y = optional_input(relu_y_, "relu_output");
+    require_shape(relu_y, yshape);
+    if (naive && relu_y.present) value_error("The naive reference takes no `relu_output`.");
     const Device dev = device_of({&dy, &x, &k, &relu_y});
     if (naive) require_cpu(x, "conv2d_backward_naive");
     Out dx = output(need_dx ? x.t.shape : std::vector<int64_t>{0}, dev);
@@ -138,7 +129,7 @@ py::tuple conv2d_backward_py(py::handle dy_, py::handle x_, py::handle k_, py::h
         float* dbp = use_bias ? db.p : nullptr;
         if (naive) conv2d_backward_naive(dxp, dk.p, dbp, dy.t.data, x.t.data, k.t.data, s);
         else EMBER_ON(dev, conv2d_backward(dxp, dk.p, dbp, dy.t.data, x.t.data, k.t.data, s,
-                                           relu_y.present ? relu_y.t.data : nullptr));
+                                           data_or_null(relu_y)));
     }
     return py::make_tuple(none_or(need_dx, dx), dk.obj, none_or(use_bias, db));
 }
@@ -150,7 +141,7 @@ py::object conv2d_input_grad(py::handle dy_, py::handle k_, py::handle x_shape, 
     In dy = input(dy_, "dy"), k = input(k_, "kernel");
     const std::vector<int64_t> xs = shape_arg(x_shape, "x_shape");
     ConvShape s = conv_shape(xs, k, strides, padding, dilation);
-    check_shape(dy, "dy", {s.N, s.OH, s.OW, s.F});
+    require_shape(dy, {s.N, s.OH, s.OW, s.F});
     const Device dev = device_of({&dy, &k});
     if (naive) require_cpu(dy, "conv2d_input_grad_naive");
     Out dx = output(xs, dev);
@@ -169,7 +160,7 @@ py::object depthwise_conv2d(py::handle x_, py::handle k_, py::handle b_, py::han
     if (naive) require_cpu(x, "depthwise_conv2d_naive");
     Out y = output({s.N, s.OH, s.OW, s.C * s.F}, dev);
     py::gil_scoped_release nogil;
-    const float* bias = b.present ? b.t.data : nullptr;
+    const float* bias = data_or_null(b);
     if (naive) depthwise_conv2d_forward_naive(y.p, x.t.data, k.t.data, bias, s);
     else EMBER_ON(dev, depthwise_conv2d_forward(y.p, x.t.data, k.t.data, bias, s));
     return y.obj;
@@ -180,7 +171,7 @@ py::tuple depthwise_conv2d_backward_py(py::handle dy_, py::handle x_, py::handle
                                        bool use_bias, bool need_dx, bool naive) {
     In dy = input(dy_, "dy"), x = input(x_, "x"), k = input(k_, "kernel");
     ConvShape s = conv_shape(x.t.shape, k, strides, padding, dilation);
-    check_shape(dy, "dy", {s.N, s.OH, s.OW, s.C * s.F});
+    require_shape(dy, {s.N, s.OH, s.OW, s.C * s.F});
     const Device dev = device_of({&dy, &x, &k});
     if (naive) require_cpu(x, "depthwise_conv2d_backward_naive");
     Out dx = output(need_dx ? x.t.shape : std::vector<int64_t>{0}, dev);

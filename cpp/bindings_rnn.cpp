@@ -37,21 +37,6 @@ RnnAct act_arg(const std::string& name, const char* arg, bool gate) {
                 name + "'");
 }
 
-void require_shape(const In& a, const std::vector<int64_t>& shape) {
-    if (a.present && a.t.shape != shape)
-        value_error(std::string("Argument `") + a.name + "` must have shape " +
-                    Tensor{nullptr, shape}.shape_str() + ". Received: " + a.t.shape_str());
-}
-
-In optional(py::handle obj, const char* name) {
-    In in;
-    in.name = name;
-    if (!obj.is_none()) in = input(obj, name);
-    return in;
-}
-
-const float* data(const In& a) { return a.present ? a.t.data : nullptr; }
-
 struct RnnArgs {
     In x, kernel, rkernel, bias, h0, c0, mask, rdmask;
     RnnShape s;
@@ -93,18 +78,18 @@ RnnArgs rnn_args(py::handle x_, py::handle k_, py::handle rk_, py::handle b_, py
         value_error("Received: kernel shape " + a.kernel.t.shape_str() + " but input has " +
                     std::to_string(a.s.C) + " features (input shape " + a.x.t.shape_str() + ")");
     require_shape(a.kernel, {a.s.C, G * U});
-    a.bias = optional(b_, "bias");
+    a.bias = optional_input(b_, "bias");
     if (a.s.cell == RnnCell::Gru && reset_after) require_shape(a.bias, {2, G * U});
     else require_shape(a.bias, {G * U});
-    a.h0 = optional(h0_, "h0");
+    a.h0 = optional_input(h0_, "h0");
     require_shape(a.h0, {a.s.N, U});
-    a.c0 = optional(c0_, "c0");
+    a.c0 = optional_input(c0_, "c0");
     if (a.c0.present && a.s.cell != RnnCell::Lstm)
         value_error("Argument `c0` is for LSTM only. Received: an array for cell='" + cell + "'");
     require_shape(a.c0, {a.s.N, U});
-    a.mask = optional(mask_, "mask");
+    a.mask = optional_input(mask_, "mask");
     require_shape(a.mask, {a.s.N, a.s.T});
-    a.rdmask = optional(rd_, "recurrent_mask");
+    a.rdmask = optional_input(rd_, "recurrent_mask");
     require_shape(a.rdmask, {a.s.N, U});
     a.dev = device_of({&a.x, &a.kernel, &a.rkernel, &a.bias, &a.h0, &a.c0, &a.mask, &a.rdmask});
     return a;
@@ -113,11 +98,12 @@ RnnArgs rnn_args(py::handle x_, py::handle k_, py::handle rk_, py::handle b_, py
 // The shapes of what forward keeps for backward: gates, hs and aux (empty for SimpleRNN).
 struct Saved {
     std::vector<int64_t> gates, hs, aux;
+    bool has_aux;
 };
 Saved saved_shapes(const RnnShape& s) {
     const bool has_aux = s.cell != RnnCell::Simple;
     return {{s.N, s.T, s.gates() * s.U}, {s.N, s.T, s.U},
-            has_aux ? std::vector<int64_t>{s.N, s.T, s.U} : std::vector<int64_t>{0}};
+            has_aux ? std::vector<int64_t>{s.N, s.T, s.U} : std::vector<int64_t>{0}, has_aux};
 }
 
 py::tuple rnn_forward_py(py::handle x, py::handle k, py::handle rk, py::handle b, py::handle h0,
@@ -128,14 +114,14 @@ py::tuple rnn_forward_py(py::handle x, py::handle k, py::handle rk, py::handle b
                          zero_output);
     const RnnShape& s = a.s;
     const Saved shapes = saved_shapes(s);
-    const bool has_aux = s.cell != RnnCell::Simple;
     Out out = output({s.N, s.out_rows(), s.U}, a.dev);
     Out gates = output(shapes.gates, a.dev), hs = output(shapes.hs, a.dev), aux = output(shapes.aux, a.dev);
     {
         py::gil_scoped_release nogil;
-        EMBER_ON(a.dev, rnn_forward(out.p, gates.p, hs.p, has_aux ? aux.p : nullptr, a.x.t.data,
-                                    a.kernel.t.data, a.rkernel.t.data, data(a.bias), data(a.h0),
-                                    data(a.c0), data(a.mask), data(a.rdmask), s));
+        EMBER_ON(a.dev, rnn_forward(out.p, gates.p, hs.p, shapes.has_aux ? aux.p : nullptr,
+                                    a.x.t.data, a.kernel.t.data, a.rkernel.t.data, data_or_null(a.bias),
+                                    data_or_null(a.h0), data_or_null(a.c0), data_or_null(a.mask),
+                                    data_or_null(a.rdmask), s));
     }
     return py::make_tuple(out.obj, gates.obj, hs.obj, aux.obj);
 }
@@ -149,18 +135,13 @@ py::tuple rnn_backward_py(py::handle dout_, py::handle gates_, py::handle hs_, p
                          zero_output);
     const RnnShape& s = a.s;
     const Saved shapes = saved_shapes(s);
-    const bool has_aux = s.cell != RnnCell::Simple;
     In dout = input(dout_, "dout"), gates = input(gates_, "gates"), hs = input(hs_, "hs");
     In aux = input(aux_, "aux");
     require_shape(dout, {s.N, s.out_rows(), s.U});
     require_shape(gates, shapes.gates);
     require_shape(hs, shapes.hs);
     require_shape(aux, shapes.aux);
-    const In* all[] = {&a.x, &dout, &gates, &hs, &aux};
-    for (const In* p : all)
-        if (p->t.device != a.dev)
-            value_error(std::string("All tensor arguments must be on one device. Received: `") +
-                        p->name + "` on " + device_name(p->t.device));
+    device_of({&a.x, &dout, &gates, &hs, &aux});  // on x's device, so on a.dev
     Out dx = output(a.x.t.shape, a.dev), dk = output(a.kernel.t.shape, a.dev);
     Out drk = output(a.rkernel.t.shape, a.dev);
     Out db = output(a.bias.present ? a.bias.t.shape : std::vector<int64_t>{0}, a.dev);
@@ -171,9 +152,9 @@ py::tuple rnn_backward_py(py::handle dout_, py::handle gates_, py::handle hs_, p
         py::gil_scoped_release nogil;
         EMBER_ON(a.dev, rnn_backward(dx.p, dk.p, drk.p, a.bias.present ? db.p : nullptr, dh0.p,
                                      lstm ? dc0.p : nullptr, dout.t.data, gates.t.data, hs.t.data,
-                                     has_aux ? aux.t.data : nullptr, a.x.t.data, a.kernel.t.data,
-                                     a.rkernel.t.data, data(a.h0), data(a.c0), data(a.mask),
-                                     data(a.rdmask), s));
+                                     shapes.has_aux ? aux.t.data : nullptr, a.x.t.data, a.kernel.t.data,
+                                     a.rkernel.t.data, data_or_null(a.h0), data_or_null(a.c0),
+                                     data_or_null(a.mask), data_or_null(a.rdmask), s));
     }
     return py::make_tuple(dx.obj, dk.obj, drk.obj, none_or(a.bias.present, db), dh0.obj,
                           none_or(lstm, dc0));

@@ -5,10 +5,17 @@
 
 #include <cstring>
 
+#include "common.h"
+
 namespace ember {
 
+// Threads for a transform: ember's setting (set_num_threads), and one thread
+// for a small one, as the other kernels (threads_for).
+static int image_threads(const AffineShape& s) { return threads_for(s.N * s.OH * s.OW * s.C * 4); }
+
 void affine_transform_forward(float* y, const float* x, const float* transforms, const AffineShape& s) {
-#pragma omp parallel for schedule(static)
+    const int nt = image_threads(s);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t n = 0; n < s.N; ++n) {
         const float* xn = x + n * s.H * s.W * s.C;
         for (int64_t oy = 0; oy < s.OH; ++oy)
@@ -29,7 +36,8 @@ void affine_transform_forward(float* y, const float* x, const float* transforms,
 
 void affine_transform_backward(float* dx, const float* dy, const float* transforms, const AffineShape& s) {
     std::memset(dx, 0, sizeof(float) * (size_t)(s.N * s.H * s.W * s.C));
-#pragma omp parallel for schedule(static)
+    const int nt = image_threads(s);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t n = 0; n < s.N; ++n) {
         float* dxn = dx + n * s.H * s.W * s.C;
         for (int64_t oy = 0; oy < s.OH; ++oy)

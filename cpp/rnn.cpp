@@ -50,7 +50,7 @@ using BackwardRow = void (*)(const float*, float*, const float*, const float*, c
 
 #ifdef EMBER_RNN_X86
 // The default LSTM's rows eight units at a time with AVX2/FMA, compiled for
-// that target only and chosen at run time (as gemm.cpp picks its kernel);
+// that target only and chosen by the CPU variant in use (common.h), as the GEMM's;
 // the same formulas as rnn_impl.h's rnn_exp, rnn_sigmoid and rnn_tanh, with
 // fused multiply-adds (so the last bit may differ from the scalar path; the
 // relative error of exp stays within about 2 ulp, that of sigmoid and tanh
@@ -152,34 +152,31 @@ EMBER_AVX2 void lstm_backward_row_avx2(const float* __restrict dy, float* __rest
     }
 }
 
-bool rnn_detect_avx2() {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-#else
-bool rnn_detect_avx2() { return false; }
 #endif
 
-ForwardRow select_forward_row() {
+// The default LSTM's rows for the CPU variant in use (common.h, read once per
+// call): AVX2/FMA with either SIMD variant, the portable rows otherwise.
+ForwardRow forward_row(CpuVariant v) {
 #ifdef EMBER_RNN_X86
-    if (rnn_detect_avx2()) return lstm_forward_row_avx2;
+    if (v != CpuVariant::kGeneric) return lstm_forward_row_avx2;
 #endif
+    (void)v;
     return lstm_forward_row<Tanh, Sigmoid>;
 }
-BackwardRow select_backward_row() {
+BackwardRow backward_row(CpuVariant v) {
 #ifdef EMBER_RNN_X86
-    if (rnn_detect_avx2()) return lstm_backward_row_avx2;
+    if (v != CpuVariant::kGeneric) return lstm_backward_row_avx2;
 #endif
+    (void)v;
     return lstm_backward_row<Tanh, Sigmoid>;
 }
-const ForwardRow g_forward_row = select_forward_row();
-const BackwardRow g_backward_row = select_backward_row();
 
 // The CPU backend of the time loops (rnn_impl.h): ember's GEMM, OpenMP
 // loops over elements (each element's arithmetic is independent of the
 // thread count), column sums in fixed blocks.
 struct CpuRnnOps {
     int nt = 0;  // 1: serial (inside a sub-batch's thread); 0: the GEMM and loops choose
+    CpuVariant variant;  // picks the default LSTM's rows (cpu_variant(), read once per call)
     struct Buf {
         std::unique_ptr<float[]> own;
         float* p;
@@ -258,19 +255,20 @@ struct CpuRnnOps {
     void each(int64_t n, const RnnForwardStep& f) {
         if (!default_lstm(f.cell, f.act, f.ract)) return each<RnnForwardStep>(n, f);
         const int64_t U = f.U, GU = 4 * U;
+        const ForwardRow rows = forward_row(variant);
         by_rows(n, f, [&](int64_t b, int64_t row) {
-            g_forward_row(f.xw + row * GU, f.rec + b * GU, f.gates + row * GU, f.c + b * U,
-                                            f.h + b * U, f.aux + row * U, f.hs + row * U,
-                                            f.out + (b * f.R + f.step) * U, U);
+            rows(f.xw + row * GU, f.rec + b * GU, f.gates + row * GU, f.c + b * U, f.h + b * U,
+                 f.aux + row * U, f.hs + row * U, f.out + (b * f.R + f.step) * U, U);
         });
     }
     void each(int64_t n, const RnnBackwardStep& f) {
         if (f.phase != 0 || f.rdmask || !default_lstm(f.cell, f.act, f.ract)) return each<RnnBackwardStep>(n, f);
         const int64_t U = f.U, GU = 4 * U;
+        const BackwardRow rows = backward_row(variant);
         by_rows(n, f, [&](int64_t b, int64_t row) {
-            g_backward_row(f.dout + (b * f.R + f.step) * U, f.dh + b * U, f.gates + row * GU,
-                                             f.aux + row * U, f.cprev + b * f.cstride, f.hprev + b * f.hstride,
-                                             f.hpm + row * U, f.dc + b * U, f.dz + row * GU, U);
+            rows(f.dout + (b * f.R + f.step) * U, f.dh + b * U, f.gates + row * GU, f.aux + row * U,
+                 f.cprev + b * f.cstride, f.hprev + b * f.hstride, f.hpm + row * U, f.dc + b * U,
+                 f.dz + row * GU, U);
         });
     }
     void copy(float* dst, const float* src, int64_t n) { std::memcpy(dst, src, (size_t)n * sizeof(float)); }
@@ -309,9 +307,10 @@ void guarded(std::exception_ptr& err, const F& f) {
 // (GEMM rows included) does not depend on how the batch is split.
 template <class Body>
 void over_samples(int64_t N, const Body& body) {
+    const CpuVariant variant = cpu_variant();
     const int64_t parts = std::min<int64_t>(num_threads(), N);
     if (parts <= 1) {
-        CpuRnnOps o;
+        CpuRnnOps o{0, variant};
         body(o, int64_t(0), N);
         return;
     }
@@ -319,8 +318,7 @@ void over_samples(int64_t N, const Body& body) {
 #pragma omp parallel for schedule(static, 1) num_threads((int)parts)
     for (int64_t p = 0; p < parts; ++p) {
         guarded(err, [&] {
-            CpuRnnOps o;
-            o.nt = 1;
+            CpuRnnOps o{1, variant};
             const int64_t n0 = N * p / parts, n1 = N * (p + 1) / parts;
             body(o, n0, n1 - n0);
         });
@@ -353,7 +351,7 @@ void rnn_backward(float* dx, float* dkernel, float* drkernel, float* dbias, floa
                   const float* c0, const float* mask, const float* rdmask, const RnnShape& s) {
     const int64_t T = s.T, U = s.U, GU = s.gates() * U, R = s.out_rows(), NT = s.N * T;
     const bool ra = s.cell == RnnCell::Gru && s.reset_after;
-    CpuRnnOps o;
+    CpuRnnOps o{0, cpu_variant()};
     auto dz = o.buf(NT * GU), drec = o.buf(ra ? NT * GU : 1), hpm = o.buf(NT * U);
     float* dr = ra ? drec.p : nullptr;
     // One team: each thread runs its samples' time loop (and dx rows), then,
@@ -363,8 +361,7 @@ void rnn_backward(float* dx, float* dkernel, float* drkernel, float* dbias, floa
     std::exception_ptr err;
 #pragma omp parallel num_threads((int)std::max<int64_t>(parts, 1)) if (parts > 1)
     {
-        CpuRnnOps so;
-        so.nt = team_size() > 1 ? 1 : 0;
+        CpuRnnOps so{team_size() > 1 ? 1 : 0, o.variant};
         const int64_t p = team_rank(), np = team_size();
         guarded(err, [&] {
             const int64_t n0 = s.N * p / np, nb = s.N * (p + 1) / np - n0;
