@@ -247,3 +247,62 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     if subset == "both":
         return [make("training", shuffle), make("validation", False)]
     return make(subset, shuffle)
+
+
+# ---------------------------------------------------------------- single images (keras.utils.load_img & co.)
+_PIL_RESAMPLE = {"nearest": 0, "bilinear": 2, "bicubic": 3, "lanczos": 1, "box": 4, "hamming": 5}
+
+
+def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest", keep_aspect_ratio=False):
+    """A Pillow image from a file, as Keras's ``keras.utils.load_img``:
+    converted to ``color_mode`` and, with ``target_size=(height, width)``,
+    resized (first center-cropped to that aspect ratio when ``keep_aspect_ratio``)."""
+    Image = _pillow()
+    if color_mode not in _CHANNELS:
+        raise ValueError(f"Argument `color_mode` must be one of {list(_CHANNELS)}. Received: {color_mode!r}")
+    if interpolation not in _PIL_RESAMPLE:
+        raise ValueError(f"Argument `interpolation` must be one of {list(_PIL_RESAMPLE)}. "
+                         f"Received: interpolation={interpolation!r}")
+    with open(os.fspath(path), "rb") as f:
+        img = Image.open(f)
+        img.load()
+    img = img.convert(_CHANNELS[color_mode][0])
+    if target_size is not None:
+        h, w = (int(v) for v in target_size)
+        if (img.height, img.width) != (h, w):
+            if keep_aspect_ratio:
+                crop_h = min(img.height, img.width * h // w)
+                crop_w = min(img.width, img.height * w // h)
+                top, left = (img.height - crop_h) // 2, (img.width - crop_w) // 2
+                img = img.crop((left, top, left + crop_w, top + crop_h))
+            img = img.resize((w, h), _PIL_RESAMPLE[interpolation])
+    return img
+
+
+def img_to_array(img, data_format=None, dtype=None):
+    """A Pillow image as a (height, width, channels) float32 array."""
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"ember is channels_last. Received: data_format={data_format!r}")
+    x = np.asarray(img, dtype=dtype or np.float32)
+    return x[:, :, None] if x.ndim == 2 else x
+
+
+def array_to_img(x, data_format=None, scale=True, dtype=None):
+    """A (height, width, channels) array as a Pillow image; ``scale`` maps
+    its range onto 0-255 first, as Keras does."""
+    Image = _pillow()
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"ember is channels_last. Received: data_format={data_format!r}")
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 3 or x.shape[-1] not in (1, 3, 4):
+        raise ValueError(f"array_to_img expects an array of shape (height, width, 1, 3 or 4). Received: {x.shape}")
+    if scale:
+        x = x - x.min()
+        x = x / x.max() * 255.0 if x.max() > 0 else x
+    x = x.astype(np.uint8)
+    return Image.fromarray(x[:, :, 0] if x.shape[-1] == 1 else x, {1: "L", 3: "RGB", 4: "RGBA"}[x.shape[-1]])
+
+
+def save_img(path, x, data_format=None, file_format=None, scale=True, **kwargs):
+    """Writes an array as an image file (the format from the name, or ``file_format``)."""
+    array_to_img(x, data_format=data_format, scale=scale).save(os.fspath(path), format=file_format, **kwargs)

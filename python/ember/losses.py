@@ -438,11 +438,13 @@ def _scce_call(self, y_true, y_pred, sample_weight=None):
 
 
 def _scce_check_shapes(self, y_true_shape, y_pred_shape):
-    n_true = int(np.prod(y_true_shape[1:])) if len(y_true_shape) > 1 else 1
-    if n_true != 1 or len(y_pred_shape) != 2:
-        raise ValueError("SparseCategoricalCrossentropy expects integer labels of shape (None,) or "
-                         f"(None, 1) for outputs (None, classes); received labels of shape "
-                         f"{tuple(y_true_shape)} for outputs {tuple(y_pred_shape)}")
+    # One class index per prediction row: labels shaped as the outputs
+    # without their class axis, or with a trailing 1 (per pixel for (N, H, W, C)).
+    want = tuple(y_pred_shape[1:-1])
+    if tuple(y_true_shape[1:]) not in (want, want + (1,)):
+        raise ValueError("SparseCategoricalCrossentropy expects integer labels shaped as the outputs without "
+                         f"their class axis, (None, {', '.join(map(str, want + ('[1]',)))}); received labels of "
+                         f"shape {tuple(y_true_shape)} for outputs {tuple(y_pred_shape)}")
 
 
 MeanSquaredError = _wrapper_class("MeanSquaredError", mean_squared_error, "mean_squared_error",

@@ -180,4 +180,5 @@ def normalize(x, axis=-1, order=2):
 # implementation that ember.datasets also uses.
 from ._files import get_file  # noqa: E402,F401
 from .data_adapters import PyDataset, Sequence  # noqa: E402,F401
-from .image_dataset import image_dataset_from_directory  # noqa: E402,F401
+from .image_dataset import (array_to_img, image_dataset_from_directory, img_to_array, load_img,  # noqa: E402,F401
+                            save_img)

@@ -548,7 +548,8 @@ class Model(Layer):
                 return np.ascontiguousarray(arr, dtype=np.float32 if arr.dtype.kind == "f" else arr.dtype)
             if fn.sparse:
                 fn.check_shapes(arr.shape, out_shape)
-                arr = arr.reshape(n)
+                if arr.ndim == len(out_shape):  # a trailing 1: one class index per output row
+                    arr = arr.reshape(arr.shape[:-1])
                 if arr.dtype.kind == "f" and not np.all(arr == np.round(arr)):
                     raise ValueError("Sparse labels must be integer class indices.")
                 return np.ascontiguousarray(arr, dtype=np.int64)
