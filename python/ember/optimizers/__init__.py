@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import _core, constraints, cuda
 from ..engine import Tensor, Variable
+from ..serialization import serialize_object
 from . import schedules
 from .schedules import LearningRateSchedule
 
@@ -554,8 +555,7 @@ def get(identifier):
 
 
 def serialize(optimizer):
-    return {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
-            "config": optimizer.get_config(), "registered_name": None}
+    return serialize_object(optimizer, "keras.optimizers")
 
 
 def deserialize(config, custom_objects=None):
