@@ -332,7 +332,8 @@ def _scce_metric_update(self, y_true, y_pred, sample_weight=None):
     # out of the mean when sample weights are given (their weight becomes 0),
     # but count in it without weights.
     if self.ignore_class is not None and sample_weight is not None:
-        labels, _ = _sparse_pair(y_true, y_pred, self.name)
+        y_pred = convert_to_tensor(y_pred)  # the loss reads labels the same way; no host copy of y_pred
+        labels = _losses._sparse_labels(y_true, y_pred, self.name)
         valid = (labels != int(self.ignore_class)).astype(np.float64)
         sample_weight = valid * _weights(sample_weight, valid.shape, self.name)
     MeanMetricWrapper.update_state(self, y_true, y_pred, sample_weight)
