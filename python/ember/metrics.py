@@ -9,6 +9,7 @@ import numpy as np
 
 from . import losses as _losses
 from .engine import Tensor, convert_to_tensor
+from .serialization import from_class_table
 
 _EPSILON = 1e-7
 _NEG_INF = -1e10
@@ -719,6 +720,4 @@ def serialize(metric):
 
 
 def deserialize(spec):
-    if spec.get("class_name") not in _CLASSES:
-        raise ValueError(f"Unknown metric class: {spec.get('class_name')!r}. Expected one of {sorted(_CLASSES)}")
-    return _CLASSES[spec["class_name"]].from_config(spec.get("config", {}))
+    return from_class_table(spec, _CLASSES, "metric")
