@@ -109,8 +109,7 @@ class RandomInitializer(Initializer):
     def get_config(self):
         seed = self.seed
         if isinstance(seed, _random.SeedGenerator):
-            seed = {"module": "keras.random", "class_name": "SeedGenerator", "config": seed.get_config(),
-                    "registered_name": None}
+            seed = serialize_object(seed, "keras.random")
         return {"seed": seed}
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import ops
 from .engine import Tensor
+from .serialization import from_class_table
 
 _EPSILON = 1e-7
 _REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
@@ -561,6 +562,4 @@ def deserialize(spec):
         return [deserialize(s) for s in spec]
     if "class_name" not in spec:
         return {k: deserialize(v) for k, v in spec.items()}
-    if spec["class_name"] not in _CLASSES:
-        raise ValueError(f"Unknown loss class: {spec['class_name']!r}. Expected one of {sorted(_CLASSES)}")
-    return _CLASSES[spec["class_name"]].from_config(spec.get("config", {}))
+    return from_class_table(spec, _CLASSES, "loss")

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import losses as _losses
 from .engine import Tensor, convert_to_tensor
+from .serialization import from_class_table
 
 _EPSILON = 1e-7
 _NEG_INF = -1e10
@@ -332,7 +333,8 @@ def _scce_metric_update(self, y_true, y_pred, sample_weight=None):
     # out of the mean when sample weights are given (their weight becomes 0),
     # but count in it without weights.
     if self.ignore_class is not None and sample_weight is not None:
-        labels, _ = _sparse_pair(y_true, y_pred, self.name)
+        y_pred = convert_to_tensor(y_pred)  # the loss reads labels the same way; no host copy of y_pred
+        labels = _losses._sparse_labels(y_true, y_pred, self.name)
         valid = (labels != int(self.ignore_class)).astype(np.float64)
         sample_weight = valid * _weights(sample_weight, valid.shape, self.name)
     MeanMetricWrapper.update_state(self, y_true, y_pred, sample_weight)
@@ -718,6 +720,4 @@ def serialize(metric):
 
 
 def deserialize(spec):
-    if spec.get("class_name") not in _CLASSES:
-        raise ValueError(f"Unknown metric class: {spec.get('class_name')!r}. Expected one of {sorted(_CLASSES)}")
-    return _CLASSES[spec["class_name"]].from_config(spec.get("config", {}))
+    return from_class_table(spec, _CLASSES, "metric")

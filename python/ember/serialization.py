@@ -39,6 +39,15 @@ def _find(name, table, kind, custom):
     return cls
 
 
+def from_class_table(spec, table, kind):
+    """The object a ``{"class_name": ..., "config": {...}}`` dict describes,
+    its class looked up in ``table`` by name (losses' and metrics' rule)."""
+    name = spec.get("class_name")
+    if name not in table:
+        raise ValueError(f"Unknown {kind} class: {name!r}. Expected one of {sorted(table)}")
+    return table[name].from_config(spec.get("config", {}))
+
+
 def serialize_object(obj, module):
     """Keras's config dict for an object (None and names pass through)."""
     if obj is None or isinstance(obj, str):

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import _core, constraints, cuda
 from ..engine import Tensor, Variable
+from ..serialization import serialize_object
 from . import schedules
 from .schedules import LearningRateSchedule
 
@@ -236,10 +237,12 @@ class Optimizer:
             unscale = 1.0
         if update and variables:
             lr, step = self.learning_rate, self.iterations + 1
+            n_slots, decay = len(self._slot_names()), self.weight_decay or 0.0
+            prep = {"clipvalue": self.clipvalue or 0.0}  # the kernel's keyword arguments, filled per weight
             for g, v, scale in zip(grads, variables, self._grad_scales(grads, unscale)):
-                prep = {"weight_decay": self.weight_decay if self.weight_decay and self._use_weight_decay(v)
-                        else 0.0, "grad_scale": scale, "clipvalue": self.clipvalue or 0.0}
-                self._update(v.value, g, self._state[id(v)][:len(self._slot_names())], lr, step, prep)
+                prep["weight_decay"] = decay if decay and self._use_weight_decay(v) else 0.0
+                prep["grad_scale"] = scale
+                self._update(v.value, g, self._state[id(v)][:n_slots], lr, step, prep)
                 v._version += 1
             constraints.apply_constraints(variables)  # kernel_constraint & co, after the update as Keras 3
             if steps:
@@ -554,8 +557,7 @@ def get(identifier):
 
 
 def serialize(optimizer):
-    return {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
-            "config": optimizer.get_config(), "registered_name": None}
+    return serialize_object(optimizer, "keras.optimizers")
 
 
 def deserialize(config, custom_objects=None):

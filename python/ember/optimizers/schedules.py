@@ -5,6 +5,8 @@ it once per update, on the host, in double precision."""
 import math
 import numbers
 
+from ..serialization import serialize_object
+
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay",
            "InverseTimeDecay", "CosineDecay", "CosineDecayRestarts", "serialize", "deserialize", "get"]
 
@@ -223,8 +225,7 @@ def serialize(schedule):
     """Keras's serialized form: a dict with module, class_name and config."""
     if not isinstance(schedule, LearningRateSchedule):
         raise TypeError(f"Expected a LearningRateSchedule. Received: {schedule!r}")
-    return {"module": "keras.optimizers.schedules", "class_name": type(schedule).__name__,
-            "config": schedule.get_config(), "registered_name": None}
+    return serialize_object(schedule, "keras.optimizers.schedules")
 
 
 def deserialize(config, custom_objects=None):
