@@ -68,6 +68,9 @@ class CallbackList:
             args = args + (logs,) if len(args) < arity else args
             for cb in self.callbacks:
                 getattr(cb, hook)(*args)
+        # Kept on the instance, so the hooks fit calls at every step are not
+        # rebuilt at every step (__getattr__ runs only for a missing name).
+        self.__dict__[hook] = call
         return call
 
 
