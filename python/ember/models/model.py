@@ -280,6 +280,7 @@ class Model(Layer):
         self._metric_specs = metrics
         self._weighted_metric_specs = weighted_metrics or []
         self._compile_metrics = None
+        self._loss_trackers = None
         self.compiled = True
         if device is not None:
             self.to(device)
@@ -359,15 +360,15 @@ class Model(Layer):
     def _output_loss_trackers(self):
         """With a loss on more than one output, the mean of each output's
         unweighted loss, logged as '<output>_loss' (as Keras 3 does)."""
-        key = (id(self._loss_fns), tuple(self._output_names()))
-        if getattr(self, "_loss_trackers_key", None) != key:
+        if self._loss_trackers is None:  # made once per compile(), as the metrics are
+            names = self._output_names()
             trackers = []
-            if isinstance(self._loss_fns, (list, dict)) or (self._loss_fns is not None and len(key[1]) > 1):
+            if isinstance(self._loss_fns, (list, dict)) or (self._loss_fns is not None and len(names) > 1):
                 fns = self._per_output(self._loss_fns, "loss")
                 if sum(fn is not None for fn in fns) > 1:
                     trackers = [None if fn is None else metrics_module.Mean(name=f"{name}_loss")
-                                for fn, name in zip(fns, key[1])]
-            self._loss_trackers_key, self._loss_trackers = key, trackers
+                                for fn, name in zip(fns, names)]
+            self._loss_trackers = trackers
         return [t for t in self._loss_trackers if t is not None]
 
     @property
