@@ -554,7 +554,8 @@ class BackupAndRestore(Callback):
                   "epoch": self._completed_epochs, "batch": batch}
         optimizer = self.model.optimizer
         if optimizer is not None:
-            header["iterations"] = int(optimizer.iterations)
+            # set_state takes the raw count (accumulation steps included), as Model.save writes it
+            header["iterations"] = int(optimizer._iterations)
             arrays += optimizer.get_state(self.model.trainable_weights)
         saving.write_file(self._path, header, arrays)
 
