@@ -208,6 +208,29 @@ def test_backup_and_restore_resumes_after_a_crash_exactly(tmp_path):
     assert not backup.exists()  # delete_checkpoint=True once fit completes
 
 
+def test_backup_restores_the_step_count_with_gradient_accumulation(tmp_path):
+    # iterations counts updates (steps / accumulation); the backup must hold
+    # the raw step count that set_state restores, as Model.save writes it.
+    x, y = blobs()
+
+    def model():
+        m = models.Sequential([layers.Input((x.shape[1],)), layers.Dense(3, activation="softmax")])
+        m.compile(optimizer=optimizers.SGD(0.01, gradient_accumulation_steps=2),
+                  loss="sparse_categorical_crossentropy")
+        return m
+    backup = tmp_path / "backup"
+    first = model()
+    with pytest.raises(Crash):
+        first.fit(x, y, epochs=3, batch_size=32, shuffle=False, verbose=0,
+                  callbacks=[callbacks.BackupAndRestore(backup), _crash_at(2)])
+    second = model()
+    restore = callbacks.BackupAndRestore(backup)
+    restore.set_model(second)
+    restore.on_train_begin()
+    assert second.optimizer._iterations == first.optimizer._iterations
+    assert second.optimizer.iterations == first.optimizer.iterations
+
+
 def test_backup_survives_a_crash_while_writing(tmp_path, monkeypatch):
     x, y = blobs()
     backup = tmp_path / "b"

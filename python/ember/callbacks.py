@@ -68,6 +68,9 @@ class CallbackList:
             args = args + (logs,) if len(args) < arity else args
             for cb in self.callbacks:
                 getattr(cb, hook)(*args)
+        # Kept on the instance, so the hooks fit calls at every step are not
+        # rebuilt at every step (__getattr__ runs only for a missing name).
+        self.__dict__[hook] = call
         return call
 
 
@@ -551,7 +554,8 @@ class BackupAndRestore(Callback):
                   "epoch": self._completed_epochs, "batch": batch}
         optimizer = self.model.optimizer
         if optimizer is not None:
-            header["iterations"] = int(optimizer.iterations)
+            # set_state takes the raw count (accumulation steps included), as Model.save writes it
+            header["iterations"] = int(optimizer._iterations)
             arrays += optimizer.get_state(self.model.trainable_weights)
         saving.write_file(self._path, header, arrays)
 

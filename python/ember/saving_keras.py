@@ -155,16 +155,27 @@ def _slot_order(opt, n_vars):
     return [(i, s) for s in slots for i in range(n_vars)]
 
 
-def optimizer_arrays(model):
-    """The optimizer's variables as Keras lays them out (iterations, learning
-    rate, slots), or None when its state cannot be written in Keras's layout."""
+def _keras_slots(model, unmapped):
+    """(optimizer, trainable weights, ``_slot_order``), or None after warning
+    ``unmapped(optimizer class name)`` when ember cannot map the optimizer's
+    state to Keras's layout."""
     opt = model.optimizer
     variables = model.trainable_weights
     order = _slot_order(opt, len(variables))
     if order is None:
-        warnings.warn(f"The state of optimizer {type(opt).__name__} is not written in Keras's layout; "
-                      "training resumed from this file starts the optimizer afresh.")
+        warnings.warn(unmapped(type(opt).__name__))
         return None
+    return opt, variables, order
+
+
+def optimizer_arrays(model):
+    """The optimizer's variables as Keras lays them out (iterations, learning
+    rate, slots), or None when its state cannot be written in Keras's layout."""
+    slots = _keras_slots(model, lambda kind: f"The state of optimizer {kind} is not written in Keras's layout; "
+                                             "training resumed from this file starts the optimizer afresh.")
+    if slots is None:
+        return None
+    opt, variables, order = slots
     state = opt.get_state(variables)
     k = opt._state_size()
     return [np.array(opt.iterations, np.int64), np.array(opt.learning_rate, np.float32)] + \
@@ -173,13 +184,11 @@ def optimizer_arrays(model):
 
 def set_optimizer_arrays(model, arrays, path):
     """Restores optimizer state from Keras's layout (validated first)."""
-    opt = model.optimizer
-    variables = model.trainable_weights
-    order = _slot_order(opt, len(variables))
-    if order is None:
-        warnings.warn(f"'{path}': ember cannot map the state of optimizer {type(opt).__name__}; "
-                      "it starts afresh.")
+    slots = _keras_slots(model, lambda kind: f"'{path}': ember cannot map the state of optimizer {kind}; "
+                                             "it starts afresh.")
+    if slots is None:
         return
+    opt, variables, order = slots
     if len(arrays) != 2 + len(order):
         _fail(path, f"the optimizer state holds {len(arrays)} arrays; {type(opt).__name__} with "
                     f"this model's {len(variables)} trainable weights needs {2 + len(order)}")

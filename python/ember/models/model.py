@@ -280,6 +280,7 @@ class Model(Layer):
         self._metric_specs = metrics
         self._weighted_metric_specs = weighted_metrics or []
         self._compile_metrics = None
+        self._loss_trackers = None
         self.compiled = True
         if device is not None:
             self.to(device)
@@ -359,15 +360,15 @@ class Model(Layer):
     def _output_loss_trackers(self):
         """With a loss on more than one output, the mean of each output's
         unweighted loss, logged as '<output>_loss' (as Keras 3 does)."""
-        key = (id(self._loss_fns), tuple(self._output_names()))
-        if getattr(self, "_loss_trackers_key", None) != key:
+        if self._loss_trackers is None:  # made once per compile(), as the metrics are
+            names = self._output_names()
             trackers = []
-            if isinstance(self._loss_fns, (list, dict)) or (self._loss_fns is not None and len(key[1]) > 1):
+            if isinstance(self._loss_fns, (list, dict)) or (self._loss_fns is not None and len(names) > 1):
                 fns = self._per_output(self._loss_fns, "loss")
                 if sum(fn is not None for fn in fns) > 1:
                     trackers = [None if fn is None else metrics_module.Mean(name=f"{name}_loss")
-                                for fn, name in zip(fns, key[1])]
-            self._loss_trackers_key, self._loss_trackers = key, trackers
+                                for fn, name in zip(fns, names)]
+            self._loss_trackers = trackers
         return [t for t in self._loss_trackers if t is not None]
 
     @property
@@ -656,24 +657,18 @@ class Model(Layer):
 
         def epoch_batches():
             if stream is not None:
-                yield from stream.batches(self, class_weight=class_weight)
-                return
+                return stream.batches(self, class_weight=class_weight)
             order = utils.rng().permutation(n) if shuffle else None
-            for step in range(steps):
-                lo = (step * batch_size) % max(n, 1)
-                hi = min(lo + batch_size, n)
-                if order is not None:
-                    idx = order[lo:hi]
-                    yield _zip_take(x, xb, idx, hi - lo), _zip_take(y, yb, idx, hi - lo), _zip_take(sw, wb, idx, hi - lo)
-                else:
-                    yield (map_structure(lambda a: a[lo:hi], x), map_structure(lambda a: a[lo:hi], y),
-                           None if sw is None else sw[lo:hi])
+            return _array_batches(x, y, sw, n, batch_size, steps, order, (xb, yb, wb))
 
         def validate(cblist):
             if vstream is not None:
                 return self._evaluate_batches(vstream.batches(self), cblist=cblist)
-            return None if vx is None else self._evaluate_arrays(vx, vy, batch_size, sample_weight=vsw,
-                                                                 cblist=cblist)
+            if vx is None:
+                return None
+            vn = _n_samples(vx)
+            return self._evaluate_batches(_array_batches(vx, vy, vsw, vn, batch_size), None,
+                                          -(-vn // batch_size), cblist)
         try:
             return self._fit_loop(epoch_batches, steps, epochs, initial_epoch, verbose, callbacks, batch_size,
                                   validate)
@@ -758,22 +753,10 @@ class Model(Layer):
         return self._graph is not None and isinstance(self._graph.inputs_struct, tuple) and \
             len(x) == len(self._graph.inputs)
 
-    def _evaluate_arrays(self, x, y, batch_size, bar=None, sample_weight=None, cblist=None):
-        """Loss and metrics over (x, y) in inference mode, batch by batch;
-        serves evaluate() and fit()'s validation."""
-        n = _n_samples(x)
-        steps = -(-n // batch_size)
-
-        def batches():
-            for step in range(steps):
-                lo, hi = step * batch_size, min((step + 1) * batch_size, n)
-                yield (map_structure(lambda a: a[lo:hi], x), map_structure(lambda a: a[lo:hi], y),
-                       None if sample_weight is None else sample_weight[lo:hi])
-        return self._evaluate_batches(batches(), bar, steps, cblist)
-
     def _evaluate_batches(self, batches, bar=None, steps=None, cblist=None):
-        """Loss and metrics over the (x, y, sample_weight) batches; a
-        CallbackList gets the test hooks (evaluate's, fit's validation)."""
+        """Loss and metrics over the (x, y, sample_weight) batches in
+        inference mode (evaluate's, fit's validation; from a stream or
+        ``_array_batches``); a CallbackList gets the test hooks."""
         self.reset_metrics()
         logs = {}
         if cblist is not None:
@@ -805,20 +788,19 @@ class Model(Layer):
             batches = stream.batches(self)
         else:
             x = self._prepare_x(x)
-            y = self._prepare_y(y, _n_samples(x))
-            steps = -(-_n_samples(x) // batch_size)
-            sw = self._sample_weights(sample_weight, None, y, _n_samples(x))
+            n = _n_samples(x)
+            y = self._prepare_y(y, n)
+            steps = -(-n // batch_size)
+            batches = _array_batches(x, y, self._sample_weights(sample_weight, None, y, n), n, batch_size)
         bar = utils.Progbar(steps, verbose=verbose) if verbose else None
         # As Keras: the callbacks get the test hooks.
         cblist = callbacks_module.CallbackList(list(callbacks or []), self, {
             "steps": steps, "verbose": verbose, "batch_size": batch_size})
-        if stream is not None:
-            try:
-                result = self._evaluate_batches(batches, bar, steps, cblist)
-            finally:
+        try:
+            result = self._evaluate_batches(batches, bar, steps, cblist)
+        finally:
+            if stream is not None:
                 stream.close()
-        else:
-            result = self._evaluate_arrays(x, y, batch_size, bar, sw, cblist)
         if return_dict:
             return result
         return result["loss"] if len(result) == 1 else list(result.values())
@@ -831,7 +813,7 @@ class Model(Layer):
         else:
             x = self._prepare_x(x)
             n = _n_samples(x)
-            inputs = (map_structure(lambda a: a[lo:lo + batch_size], x) for lo in range(0, n, batch_size))
+            inputs = (bx for bx, _, _ in _array_batches(x, None, None, n, batch_size))
         chunks = []
         cblist = callbacks_module.CallbackList(list(callbacks or []), self, {
             "steps": stream.steps if stream is not None else -(-n // batch_size), "verbose": verbose,
@@ -1015,6 +997,22 @@ def _apply_loss(fn, y_true, y_pred, sample_weight=None):
     if out.ndim:
         out = ops.mean(out)
     return out
+
+
+def _array_batches(x, y, sw, n, batch_size, steps=None, order=None, buffers=None):
+    """(x, y, sample_weight) batches of the n samples of arrays, as fit,
+    evaluate and predict read them: ``steps`` batches (enough for one pass
+    when None), wrapping around past the end; in the given ``order`` (a
+    permutation), gathered into ``buffers`` (xb, yb, wb), else sliced in place."""
+    steps = -(-n // batch_size) if steps is None else steps
+    for step in range(steps):
+        lo = (step * batch_size) % max(n, 1)
+        hi = min(lo + batch_size, n)
+        if order is not None:
+            idx = order[lo:hi]
+            yield tuple(_zip_take(src, buf, idx, hi - lo) for src, buf in zip((x, y, sw), buffers))
+        else:
+            yield tuple(None if src is None else map_structure(lambda a: a[lo:hi], src) for src in (x, y, sw))
 
 
 def _zip_take(src, buf, idx, count):
